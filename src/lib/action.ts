@@ -1,0 +1,77 @@
+import * as core from '@actions/core'
+import { ConfigurationError, errorMessage } from './errors.js'
+import { markCancelled, type Logger } from './incident.js'
+import { redact } from './redact.js'
+import { Summary } from './summary.js'
+
+export const logger: Logger = {
+  info: m => core.info(redact(m)),
+  warning: m => core.warning(redact(m)),
+  error: m => core.error(redact(m))
+}
+
+/** Outputs collected during the run and set once at the end, on every path. */
+export class Outputs<K extends string> {
+  private readonly values: Record<K, string>
+  constructor(defaults: Record<K, string>) {
+    this.values = { ...defaults }
+  }
+  set(name: K, value: string | number | boolean | undefined): void {
+    this.values[name] = value === undefined ? '' : String(value)
+  }
+  get(name: K): string {
+    return this.values[name]
+  }
+  flush(): void {
+    for (const [k, v] of Object.entries(this.values)) core.setOutput(k, redact(v as string))
+  }
+}
+
+export interface RunState<K extends string> {
+  outputs: Outputs<K>
+  summary: Summary
+  /** Problems that did not change the verdict but the reader must see (e.g. GitHub refused). */
+  notes: string[]
+}
+
+/**
+ * Runs one action: the body returns a verdict line or throws. Outputs are set
+ * and the summary written on every path; a throw fails the step with one message.
+ */
+export async function runAction<K extends string>(
+  name: string,
+  defaults: Record<K, string>,
+  body: (state: RunState<K>) => Promise<{ ok: boolean; verdict: string }>
+): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      markCancelled()
+      core.warning(
+        `${name}: received ${signal}, the run was cancelled; no incident is opened or closed`
+      )
+      process.exitCode = 1
+      // Give in-flight work a moment to notice, then stop as the runner asked.
+      setTimeout(() => process.exit(1), 1500)
+    })
+  }
+  const state: RunState<K> = {
+    outputs: new Outputs(defaults),
+    summary: new Summary(`Shipgate ${name}`),
+    notes: []
+  }
+  let verdict = ''
+  try {
+    const result = await body(state)
+    verdict = result.verdict
+    if (!result.ok) core.setFailed(redact(`${name}: ${result.verdict.replace(/^[✅❌]\s*/u, '')}`))
+  } catch (error) {
+    const message = redact(errorMessage(error))
+    const kind = error instanceof ConfigurationError ? 'configuration error' : 'failed'
+    verdict = `❌ ${kind}: ${message}`
+    core.setFailed(`${name}: ${message}`)
+  } finally {
+    state.outputs.flush()
+    for (const note of state.notes) state.summary.add(`> [!WARNING]\n> ${note}`)
+    await state.summary.write(verdict)
+  }
+}

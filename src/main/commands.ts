@@ -1,0 +1,8 @@
+export const COMMANDS = [
+  'deploy-api',
+  'deploy-web',
+  'rollback',
+  'db-migrate',
+  'db-backup',
+  'smoke-health'
+] as const

@@ -1,0 +1,14 @@
+import * as core from '@actions/core'
+import { COMMANDS } from './commands.js'
+
+// The root action: `command` names the action to run; every other input passes
+// through unchanged as INPUT_* variables, so each action reads its own.
+const command = core.getInput('command')
+if (!(COMMANDS as readonly string[]).includes(command)) {
+  core.setFailed(
+    `Input 'command' has an invalid value ${JSON.stringify(command)}: expected one of ${COMMANDS.join(', ')}`
+  )
+} else {
+  const entry = new URL(`../${command}/index.js`, import.meta.url).href
+  await import(/* webpackIgnore: true */ entry)
+}

@@ -1,0 +1,34 @@
+import { healthConfig, healthFields, type HealthConfig } from '../lib/health.js'
+import { bool, field, readInputs, text } from '../lib/inputs.js'
+import { commonFields, commonInputs, type CommonInputs } from '../lib/issue-inputs.js'
+import { ConfigurationError } from '../lib/errors.js'
+
+const spec = {
+  ...healthFields('', { timeout: '60s', interval: '5s', successes: 1 }),
+  name: field(text()),
+  ...commonFields(),
+  'fail-on-unhealthy': field(bool(true))
+}
+
+export interface SmokeInputs extends CommonInputs {
+  health: HealthConfig
+  name: string
+  failOnUnhealthy: boolean
+}
+
+export function getInputs(read?: (name: string) => string): SmokeInputs {
+  const v = readInputs(spec, read) as Record<string, unknown>
+  const health = healthConfig('', v)
+  if (!health)
+    throw new ConfigurationError(
+      "Input 'url' is required: give one or more URLs, or a 'checks' list"
+    )
+  return {
+    ...commonInputs(v),
+    health,
+    name: (v.name as string) || new URL(health.checks[0].url).host,
+    failOnUnhealthy: v['fail-on-unhealthy'] as boolean
+  }
+}
+
+export const inputNames = Object.keys(spec)
