@@ -127,10 +127,11 @@ export function integer(def: number, min: number, max: number) {
   })
 }
 
-export function oneOf<const T extends readonly string[]>(values: T, def: T[number]) {
+/** One of `values`; empty takes the default, or is an error when there is none. */
+export function oneOf<const T extends readonly string[]>(values: T, def?: T[number]) {
   return z.string().transform((raw, ctx) => {
     const v = raw === '' ? def : raw
-    if (!values.includes(v)) {
+    if (v === undefined || !values.includes(v)) {
       ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}` })
       return z.NEVER
     }

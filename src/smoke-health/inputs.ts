@@ -3,7 +3,7 @@ import { bool, field, readInputs, text } from '../lib/inputs.js'
 import { commonFields, commonInputs, type CommonInputs } from '../lib/issue-inputs.js'
 import { ConfigurationError } from '../lib/errors.js'
 
-const spec = {
+export const spec = {
   ...healthFields('', { timeout: '60s', interval: '5s', successes: 1 }),
   name: field(text()),
   ...commonFields(),

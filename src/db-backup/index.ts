@@ -1,0 +1,4 @@
+import { runPending } from '../lib/pending.js'
+import { OUTPUTS, spec } from './inputs.js'
+
+await runPending('db-backup', spec, OUTPUTS)
