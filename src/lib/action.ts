@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { ConfigurationError, errorMessage } from './errors.js'
+import { closeConnections } from './http.js'
 import { markCancelled, type Logger } from './incident.js'
 import { redact } from './redact.js'
 import { Summary } from './summary.js'
@@ -73,5 +74,6 @@ export async function runAction<K extends string>(
     state.outputs.flush()
     for (const note of state.notes) state.summary.add(`> [!WARNING]\n> ${note}`)
     await state.summary.write(verdict)
+    await closeConnections()
   }
 }

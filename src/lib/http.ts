@@ -69,6 +69,13 @@ function defaultDispatcher(): Agent {
   return sharedAgent
 }
 
+/** Closes idle keep-alive connections so the process can exit at once. */
+export async function closeConnections(): Promise<void> {
+  const agent = sharedAgent
+  sharedAgent = undefined
+  await agent?.destroy()
+}
+
 /** Seconds or an HTTP date, as milliseconds from now. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined
