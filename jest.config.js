@@ -7,6 +7,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }]
   },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  // Benchmarks run with npm run bench, never as tests.
+  testPathIgnorePatterns: ['/node_modules/', '\\.bench\\.test\\.ts$'],
   testTimeout: 60000,
   maxWorkers: 2
 }

@@ -40,8 +40,12 @@ describe('action.yml files', () => {
     expect(Object.keys(mod.spec).sort()).toEqual(Object.keys(y.inputs).sort())
     const required = Object.entries(y.inputs).filter(([, v]) => v.required).map(([k]) => k)
     // A plausible value for each required input, so the rest can be compared.
-    const filler = (k: string): string =>
-      k.includes('url') ? 'postgres://u@127.0.0.1:5432/db' : k.includes('id') ? 'srv-abc123' : 'value-123'
+    const known: Record<string, string> = {
+      'database-url': 'postgres://u@127.0.0.1:5432/db',
+      'service-id': 'srv-abc123',
+      provider: 'render'
+    }
+    const filler = (k: string): string => known[k] ?? 'value-123'
     const base = (k: string): string => (required.includes(k) ? filler(k) : '')
     const fromCode = readInputs(mod.spec, base)
     const fromYaml = readInputs(mod.spec, k => {

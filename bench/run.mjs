@@ -12,3 +12,15 @@ for (const s of scripts) {
   const r = spawnSync(process.execPath, [`bench/${s}`], { stdio: 'inherit' })
   if (r.status !== 0) console.log(`(bench/${s} exited ${r.status})`)
 }
+
+// Benchmarks that need the TypeScript fakes run through jest.
+const jestBenches = readdirSync('__tests__').filter(f => f.endsWith('.bench.test.ts'))
+  .filter(f => only.length === 0 || only.some(o => f.includes(o)))
+if (jestBenches.length) {
+  console.log(`\n## ${jestBenches.join(', ')}`)
+  spawnSync(
+    process.execPath,
+    ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--testPathIgnorePatterns', '/node_modules/', '--testMatch', '**/__tests__/*.bench.test.ts', ...jestBenches],
+    { stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } }
+  )
+}

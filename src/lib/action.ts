@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { ConfigurationError, errorMessage } from './errors.js'
 import { closeConnections } from './http.js'
-import { markCancelled, type Logger } from './incident.js'
+import { markCancelled, type IncidentOutcome, type Logger } from './incident.js'
 import { redact } from './redact.js'
 import { Summary } from './summary.js'
 
@@ -76,4 +76,17 @@ export async function runAction<K extends string>(
     await state.summary.write(verdict)
     await closeConnections()
   }
+}
+
+/** Puts an incident outcome into the outputs and the summary; a refusal becomes a note. */
+export function recordIncident<K extends string>(
+  state: RunState<K | 'issue-number' | 'issue-url'>,
+  outcome: IncidentOutcome
+): void {
+  if (outcome.number) {
+    state.outputs.set('issue-number', outcome.number)
+    state.outputs.set('issue-url', outcome.url)
+    state.summary.add(`Incident [#${outcome.number}](${outcome.url}): ${outcome.state}.`)
+  }
+  if (outcome.error) state.notes.push(`Incident not recorded: ${outcome.error}`)
 }

@@ -149,9 +149,11 @@ export function nextLink(link: string | undefined): string | undefined {
 export function explainGitHubError(error: unknown, permission: string): string {
   if (error instanceof HttpError) {
     if (error.status === 401) return 'the GitHub token was rejected (401): check github-token'
-    if (error.status === 403 || error.status === 404)
-      return `GitHub refused (${error.status}): the token needs \`permissions: ${permission}\` in the workflow (and the repository must have issues enabled)`
-    if (error.status === 410) return 'GitHub answered 410: issues are disabled in this repository'
+    if (error.status === 403 || error.status === 404) {
+      const issues = permission.startsWith('issues') ? ', and the repository must have issues enabled' : ''
+      return `GitHub refused (${error.status}): the token needs \`permissions: ${permission}\` in the workflow${issues}`
+    }
+    if (error.status === 410) return 'GitHub answered 410: this feature is disabled in the repository'
     return error.message
   }
   return error instanceof Error ? redact(error.message) : String(error)

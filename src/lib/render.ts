@@ -103,15 +103,6 @@ export interface RenderClientOptions {
 /** A Render answer the caller cannot use, explained in words. */
 export class RenderApiError extends HttpError {
   override name = 'RenderApiError'
-  constructor(
-    message: string,
-    status: number,
-    body: string,
-    /** The `Retry-After` Render asked for, in milliseconds, on a 429. */
-    readonly retryAfterMs?: number
-  ) {
-    super(message, status, body)
-  }
 }
 
 /** Statuses a poll can shrug off and try again later. */
@@ -346,12 +337,10 @@ export class RenderClient {
     }
     this.count(method, res.attempts)
     if (res.status >= 200 && res.status < 300) return res
-    const retryAfter = Number(res.headers['retry-after'])
     throw new RenderApiError(
       redact(explainRenderStatus(res.status, apiMessage(res.body), ids)),
       res.status,
-      res.body,
-      Number.isFinite(retryAfter) && res.headers['retry-after'] ? retryAfter * 1000 : undefined
+      res.body
     )
   }
 

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { logger, runAction } from '../lib/action.js'
+import { logger, recordIncident, runAction } from '../lib/action.js'
 import { createGitHub } from '../lib/clients.js'
 import { getContext } from '../lib/context.js'
 import {
@@ -23,7 +23,8 @@ const OUTPUTS = {
 }
 
 export async function run(): Promise<void> {
-  await runAction('smoke-health', OUTPUTS, async ({ outputs, summary, notes }) => {
+  await runAction('smoke-health', OUTPUTS, async state => {
+    const { outputs, summary } = state
     const inputs = getInputs()
     const ctx = getContext()
     const { health } = inputs
@@ -65,12 +66,7 @@ export async function run(): Promise<void> {
         logger
       )
     }
-    if (outcome.number) {
-      outputs.set('issue-number', outcome.number)
-      outputs.set('issue-url', outcome.url)
-      summary.add(`Incident [#${outcome.number}](${outcome.url}): ${outcome.state}.`)
-    }
-    if (outcome.error) notes.push(`Incident not recorded: ${outcome.error}`)
+    recordIncident(state, outcome)
 
     if (gate.healthy)
       return { ok: true, verdict: `✅ healthy: ${gate.results.length} check(s) passed` }

@@ -1,0 +1,395 @@
+import * as core from '@actions/core'
+import { logger, recordIncident, runAction, type RunState } from '../lib/action.js'
+import { createGitHub } from '../lib/clients.js'
+import { getContext, type RunContext } from '../lib/context.js'
+import { errorMessage } from '../lib/errors.js'
+import {
+  causeLine,
+  evidenceMarkdown,
+  runbookFor,
+  runHealthGate,
+  type GateResult
+} from '../lib/health.js'
+import {
+  reportFailure,
+  resolveIncident,
+  type IncidentSettings
+} from '../lib/incident.js'
+import { formatDuration } from '../lib/inputs.js'
+import { RenderClient, type Deploy, type Service } from '../lib/render.js'
+import { forEnvironment, type Severity } from '../lib/severity.js'
+import { table } from '../lib/summary.js'
+import { DeploymentRecord } from '../lib/deployment.js'
+import { getInputs, type DeployInputs } from './inputs.js'
+import { waitForDeploy, type WaitResult } from './wait.js'
+
+const OUTPUTS = {
+  'deploy-id': '',
+  status: '',
+  'previous-deploy-id': '',
+  healthy: 'false',
+  'rolled-back': 'false',
+  'rollback-deploy-id': '',
+  'duration-seconds': '',
+  'issue-number': '',
+  'issue-url': ''
+}
+type OutputName = keyof typeof OUTPUTS
+type State = RunState<OutputName>
+type Verdict = { ok: boolean; verdict: string }
+
+export async function run(): Promise<void> {
+  await runAction('deploy-api', OUTPUTS, async state => {
+    const started = Date.now()
+    try {
+      return await deploy(state)
+    } finally {
+      state.outputs.set('duration-seconds', Math.round((Date.now() - started) / 1000))
+    }
+  })
+}
+
+/** Everything one run knows, passed between the steps below. */
+interface Run {
+  inputs: DeployInputs
+  ctx: RunContext
+  render: RenderClient
+  service: Service
+  previous?: Deploy
+  record: DeploymentRecord
+  state: State
+}
+
+async function deploy(state: State): Promise<Verdict> {
+  const ctx = getContext()
+  const inputs = getInputs(ctx.sha)
+  const { outputs, summary, notes } = state
+  const render = new RenderClient({
+    apiKey: inputs.apiKey,
+    baseUrl: inputs.renderApiUrl,
+    log: logger.info
+  })
+
+  // 2. The service, and the rollback target: its live deploy.
+  const service = await render.getService(inputs.serviceId)
+  if (service.suspended === 'suspended') {
+    const by = service.suspenders?.length ? ` (by ${service.suspenders.join(', ')})` : ''
+    throw new Error(
+      `service ${service.name} (${service.id}) is suspended${by}: resume it in the Render dashboard, then deploy again`
+    )
+  }
+  const previous = await render.liveDeploy(service.id)
+  outputs.set('previous-deploy-id', previous?.id)
+  logger.info(
+    previous
+      ? `Rollback target: live deploy ${previous.id} (${label(previous)})`
+      : `Service ${service.name} has no live deploy: there is nothing to roll back to`
+  )
+
+  // 3. The GitHub Deployment, in progress.
+  const what = inputs.imageUrl ? `image ${inputs.imageUrl}` : `commit ${inputs.commit.slice(0, 7)}`
+  const github = inputs.githubDeployment ? createGitHub(inputs.githubToken) : undefined
+  const record = new DeploymentRecord(github, logger, ctx.runUrl)
+  await record.start({
+    ref: inputs.commit || ctx.sha,
+    environment: inputs.environment,
+    description: `Render deploy of ${what} to ${service.name}`
+  })
+  const run: Run = { inputs, ctx, render, service, previous, record, state }
+  try {
+    return await deployAndGate(run, what)
+  } catch (error) {
+    await record.finish('error', errorMessage(error))
+    throw error
+  } finally {
+    if (record.error) notes.push(record.error)
+    summary.section(
+      'Render API',
+      `${render.calls.get} GET and ${render.calls.post} POST request(s), ${render.calls.retries} of them retries.`
+    )
+  }
+}
+
+async function deployAndGate(run: Run, what: string): Promise<Verdict> {
+  const { inputs, render, service, record, state } = run
+  const { outputs, summary } = state
+
+  // 4. Trigger: one POST (retried on 429 only).
+  logger.info(
+    `Deploying ${what} to ${service.name} (${service.id})${inputs.clearCache ? ', clearing the build cache' : ''}`
+  )
+  const { deploy } = await render.createDeploy(service.id, {
+    commitId: inputs.commit || undefined,
+    imageUrl: inputs.imageUrl || undefined,
+    clearCache: inputs.clearCache
+  })
+  outputs.set('deploy-id', deploy.id)
+
+  // 5. Wait for a terminal status.
+  const waited = await core.group(`Waiting for deploy ${deploy.id}`, () => waitFor(run, deploy))
+  // action.yml: `timeout` when the deploy did not finish in time.
+  outputs.set('status', waited.outcome === 'timeout' ? 'timeout' : waited.status)
+  summary.section('Deploy', deployTable(run, waited, what))
+  if (waited.outcome !== 'live') return notLive(run, waited)
+
+  // 6. The health gate.
+  const { health } = inputs
+  if (!health) {
+    await record.finish(
+      'success',
+      `Deploy ${deploy.id} is live (no health checks configured)`,
+      serviceUrl(service)
+    )
+    outputs.set('healthy', true)
+    recordIncident(state, await resolveIncident(github(run), incidentSettings(run), run.ctx, logger))
+    return {
+      ok: true,
+      verdict: `✅ deploy ${deploy.id} is live (no health-url or health-checks: gate skipped)`
+    }
+  }
+  const gate = await core.group('Health gate', () => runHealthGate({ ...health, log: logger.info }))
+  summary.section(`Health gate after deploy ${deploy.id}`, evidenceMarkdown(gate))
+  outputs.set('healthy', gate.healthy)
+
+  // 7. Healthy: success, close the incident.
+  if (gate.healthy) {
+    await record.finish('success', `Deploy ${deploy.id} is live and healthy`, serviceUrl(service))
+    recordIncident(state, await resolveIncident(github(run), incidentSettings(run), run.ctx, logger))
+    return {
+      ok: true,
+      verdict: `✅ deploy ${deploy.id} is live and healthy (${gate.results.length} check(s))`
+    }
+  }
+
+  // 8. Unhealthy: roll back, check again, report.
+  return rollBackAndReport(run, deploy, gate)
+}
+
+function waitFor(run: Run, deploy: Deploy): Promise<WaitResult> {
+  return waitForDeploy({
+    client: run.render,
+    serviceId: run.service.id,
+    deploy,
+    timeoutMs: run.inputs.deployTimeoutMs,
+    log: logger.info
+  })
+}
+
+/** Failed, superseded or timed out: Render still serves the previous deploy. */
+async function notLive(run: Run, waited: WaitResult): Promise<Verdict> {
+  const { deploy, status } = waited
+  if (waited.outcome === 'superseded') {
+    const line = `deploy ${deploy.id} was ${status}: a newer deploy (or a person) superseded it`
+    if (run.inputs.onSuperseded === 'succeed') {
+      await run.record.finish('inactive', line)
+      return { ok: true, verdict: `⏭️ ${line} (on-superseded: succeed)` }
+    }
+    await run.record.finish('failure', line)
+    await reportUnchanged(run, waited, `${line} (on-superseded: fail)`)
+    return { ok: false, verdict: `❌ ${line} (on-superseded: fail)` }
+  }
+  if (waited.outcome === 'timeout') {
+    const cancel = waited.canceled
+      ? 'it was cancelled'
+      : `cancelling it failed (${waited.cancelError ?? 'unknown reason'}): cancel it in the Render dashboard`
+    const line = `deploy ${deploy.id} was still ${waited.statusAtDeadline} after deploy-timeout (${formatDuration(run.inputs.deployTimeoutMs)}); ${cancel}`
+    await run.record.finish('failure', line)
+    await reportUnchanged(run, waited, line)
+    return { ok: false, verdict: `❌ ${line}` }
+  }
+  const line = run.previous
+    ? `deploy ${deploy.id} ended ${status}: Render keeps the previous deploy (${run.previous.id}) live, so production is unchanged`
+    : `deploy ${deploy.id} ended ${status}; no deploy was live before it`
+  await run.record.finish('failure', line)
+  await reportUnchanged(run, waited, line)
+  return { ok: false, verdict: `❌ ${line}. Read the deploy's logs in the Render dashboard.` }
+}
+
+/**
+ * A deploy that never went live leaves production as it was: a SEV3 incident
+ * (minor: the release is blocked, users are not affected), closed by the next good deploy.
+ */
+async function reportUnchanged(run: Run, waited: WaitResult, line: string): Promise<void> {
+  const { deploy } = waited
+  const outcome = await reportFailure(
+    github(run),
+    incidentSettings(run),
+    {
+      severity: forEnvironment('sev3', run.inputs.environment),
+      cause: `deploy ${deploy.id} ${waited.outcome === 'timeout' ? 'timed out' : `ended ${waited.status}`}`,
+      details: `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${run.service.name}\` did not go live: ${line}.`,
+      evidence: deployTable(run, waited, label(deploy)),
+      actions: [
+        `Triggered Render deploy \`${deploy.id}\` and followed it for ${formatDuration(waited.elapsedMs)} (${waited.polls} status checks).`,
+        waited.outcome === 'timeout'
+          ? waited.canceled
+            ? 'Cancelled it at the deploy-timeout.'
+            : 'Could not cancel it at the deploy-timeout.'
+          : 'Left the previous deploy live; nothing to roll back.'
+      ],
+      runbook: ['deploy-failed']
+    },
+    run.ctx,
+    logger
+  )
+  recordIncident(run.state, outcome)
+}
+
+/** What the rollback step did: its deploy, the second gate, or why it did not happen. */
+interface RollbackResult {
+  rollback?: Deploy
+  after?: GateResult
+  problem: string
+  actions: string[]
+}
+
+/** Rolls back to the deploy that was live before, waits for it, and runs the gate again. */
+async function rollBack(run: Run): Promise<RollbackResult> {
+  const { inputs, render, service, previous, state } = run
+  if (!inputs.rollbackOnFailure)
+    return { problem: '', actions: ['Did not roll back: `rollback-on-failure` is off.'] }
+  if (!previous)
+    return {
+      problem: '',
+      actions: ['Could not roll back: the service had no live deploy before this one.']
+    }
+  let rollback: Deploy
+  try {
+    rollback = await render.rollback(service.id, previous.id)
+  } catch (error) {
+    const problem = `the rollback failed: ${errorMessage(error)}`
+    return { problem, actions: [`Tried to roll back to \`${previous.id}\`; ${problem}.`] }
+  }
+  state.outputs.set('rollback-deploy-id', rollback.id)
+  logger.info(`Rolling back to ${previous.id}: Render deploy ${rollback.id}`)
+  const warning =
+    "Render's API rollback leaves auto-deploy on: the next push to the branch deploys the bad code again. " +
+    'Pause auto-deploy or revert the commit.'
+  core.warning(warning)
+  let waited: WaitResult
+  try {
+    waited = await core.group(`Waiting for rollback deploy ${rollback.id}`, () =>
+      waitFor(run, rollback)
+    )
+  } catch (error) {
+    const problem = `rollback deploy ${rollback.id} could not be followed: ${errorMessage(error)}`
+    return {
+      rollback,
+      problem,
+      actions: [`Rolled back to \`${previous.id}\`, but ${problem}.`, warning]
+    }
+  }
+  state.summary.section('Rollback', deployTable(run, waited, `rollback to ${previous.id}`))
+  if (waited.outcome !== 'live') {
+    const problem = `rollback deploy ${rollback.id} ended ${waited.status}`
+    return {
+      rollback,
+      problem,
+      actions: [`Rolled back to \`${previous.id}\`, but ${problem}.`, warning]
+    }
+  }
+  state.outputs.set('rolled-back', true)
+  const after = await core.group('Health gate after rollback', () =>
+    runHealthGate({ ...inputs.health!, log: logger.info })
+  )
+  state.summary.section(`Health gate after rollback deploy ${rollback.id}`, evidenceMarkdown(after))
+  const health = after.healthy ? 'healthy again' : 'still unhealthy'
+  return {
+    rollback,
+    after,
+    problem: '',
+    actions: [
+      `Rolled back to \`${previous.id}\` (new deploy \`${rollback.id}\`); it went live and is ${health}.`,
+      warning
+    ]
+  }
+}
+
+/** The gate failed: roll back, then open or update the incident (SEV2 if health came back, else SEV1). */
+async function rollBackAndReport(run: Run, deploy: Deploy, gate: GateResult): Promise<Verdict> {
+  const { inputs, service, previous, state } = run
+  const { rollback, after, problem, actions } = await rollBack(run)
+  const restored = after?.healthy === true
+  // Nothing tried: the gate's own severity (an outage is SEV1, slowness alone SEV2).
+  const level: Severity = restored
+    ? 'sev2'
+    : rollback || problem
+      ? 'sev1'
+      : (gate.severity ?? 'sev1')
+  const severity = forEnvironment(level, inputs.environment)
+  const outcome = restored
+    ? `rolled back to ${previous!.id}, healthy again`
+    : problem || (rollback ? 'still unhealthy after the rollback' : 'not rolled back')
+  const evidence = [`**After deploy \`${deploy.id}\`**`, evidenceMarkdown(gate)]
+  if (after && rollback)
+    evidence.push(`**After rollback deploy \`${rollback.id}\`**`, evidenceMarkdown(after))
+  const incident = await reportFailure(
+    github(run),
+    incidentSettings(run),
+    {
+      severity,
+      cause: `deploy ${deploy.id} unhealthy, ${outcome}`,
+      details: [
+        `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${service.name}\` (\`${service.id}\`) went live and failed its health gate.`,
+        rollback ? `Rollback deploy: \`${rollback.id}\` (to \`${previous!.id}\`).` : '',
+        restored ? 'The rollback restored health.' : 'Health is not restored.'
+      ]
+        .filter(Boolean)
+        .join(' '),
+      evidence: evidence.join('\n\n'),
+      actions: [
+        `Deployed ${label(deploy)} as Render deploy \`${deploy.id}\`; it went live.`,
+        `The health gate failed: ${causeLine(gate.results)}.`,
+        ...actions
+      ],
+      runbook: ['rollback', 'http-503', ...runbookFor((after ?? gate).results)]
+    },
+    run.ctx,
+    logger
+  )
+  recordIncident(state, incident)
+  await run.record.finish(
+    'failure',
+    `Deploy ${deploy.id} failed its health gate; ${outcome}`,
+    serviceUrl(service)
+  )
+  return {
+    ok: false,
+    verdict: `❌ deploy ${deploy.id} failed its health gate (${severity.toUpperCase()}): ${outcome}`
+  }
+}
+
+function github(run: Run) {
+  return createGitHub(run.inputs.githubToken)
+}
+
+function incidentSettings(run: Run): IncidentSettings {
+  return { ...run.inputs.incident, action: 'deploy-api', target: run.service.name }
+}
+
+function serviceUrl(service: Service): string | undefined {
+  return service.serviceDetails?.url
+}
+
+/** What a deploy ships, in words. */
+function label(d: Deploy): string {
+  if (d.image?.ref) return `image ${d.image.ref}`
+  if (d.commit?.id) return `commit ${d.commit.id.slice(0, 7)}`
+  return "the service's latest commit"
+}
+
+function deployTable(run: Run, waited: WaitResult, what: string): string {
+  return table(
+    ['Service', 'Deploy', 'Of', 'Status', 'Waited', 'Polls'],
+    [
+      [
+        `${run.service.name} (${run.service.id})`,
+        waited.deploy.id,
+        what,
+        waited.status,
+        formatDuration(waited.elapsedMs),
+        waited.polls
+      ]
+    ]
+  )
+}
