@@ -1,0 +1,137 @@
+// npm run bench -- db-migrate: the db-migrate bundle against `supabase db push` on the local Postgres.
+//   1. apply 500 small two-statement migrations into an empty database (CLI into db A, bundle into db B);
+//   2. decide "up to date" with 5,000 applied versions (both tools, same database).
+// Needs Postgres on 127.0.0.1:5432 (user postgres, trust), node_modules/.bin/supabase and dist/db-migrate/index.js.
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+
+const HOST = process.env.SHIPGATE_TEST_PGHOST ?? '127.0.0.1'
+const PORT = process.env.SHIPGATE_TEST_PGPORT ?? '5432'
+const url = db => `postgres://postgres@${HOST}:${PORT}/${db}?sslmode=disable`
+const BUNDLE = path.resolve('dist/db-migrate/index.js')
+const CLI = path.resolve('node_modules/.bin/supabase')
+
+async function sql(db, text, values) {
+  const client = new pg.Client({ connectionString: url(db) })
+  await client.connect()
+  try {
+    return (await client.query(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+const created = []
+async function createDb() {
+  const name = `shipgate_bench_${randomBytes(4).toString('hex')}`
+  await sql('postgres', `CREATE DATABASE ${name}`)
+  created.push(name)
+  return name
+}
+
+function project(count, body) {
+  const root = mkdtempSync(path.join(tmpdir(), 'shipgate-bench-'))
+  const dir = path.join(root, 'supabase', 'migrations')
+  mkdirSync(dir, { recursive: true })
+  for (let i = 1; i <= count; i++) {
+    writeFileSync(path.join(dir, `${String(20240000000000 + i)}_m${i}.sql`), body(i))
+  }
+  return root
+}
+
+function timed(label, cmd, args, opts) {
+  const started = process.hrtime.bigint()
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, ...opts })
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  const ok = r.status === 0
+  if (!ok)
+    console.log(`${label} failed (exit ${r.status}):\n${(r.stderr || r.stdout || '').slice(-2000)}`)
+  return { label, ms, ok }
+}
+
+function cli(root, db) {
+  return timed('supabase db push', CLI, ['db', 'push', '--db-url', url(db), '--yes'], {
+    cwd: root,
+    env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' }
+  })
+}
+
+/** Runs the bundle the way the runner does: INPUT_<NAME> (hyphens kept), GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
+function bundle(root, db) {
+  const out = path.join(root, 'github-output')
+  const summary = path.join(root, 'step-summary')
+  writeFileSync(out, '')
+  writeFileSync(summary, '')
+  const inputs = {
+    'database-url': url(db),
+    'migrations-dir': 'supabase/migrations',
+    'dry-run': 'false',
+    'include-all': 'false',
+    'include-seed': 'false',
+    destructive: 'warn',
+    'lock-timeout': '60s',
+    environment: 'bench',
+    'github-token': '',
+    'open-issue': 'false',
+    'close-issue': 'false'
+  }
+  const env = {
+    ...process.env,
+    GITHUB_OUTPUT: out,
+    GITHUB_STEP_SUMMARY: summary,
+    GITHUB_WORKSPACE: root
+  }
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  return timed('shipgate db-migrate', process.execPath, [BUNDLE], { cwd: root, env })
+}
+
+const rows = []
+const report = (scenario, r) =>
+  rows.push(`| ${scenario} | ${r.label} | ${r.ok ? (r.ms / 1000).toFixed(2) + ' s' : 'failed'} |`)
+
+try {
+  const haveBundle = existsSync(BUNDLE)
+  if (!haveBundle)
+    console.log(`(${BUNDLE} not built yet: only the CLI is timed; run npm run build)`)
+
+  // 1. 500 files from empty.
+  const small = project(
+    500,
+    i => `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
+  )
+  const a = await createDb()
+  report('apply 500 files', cli(small, a))
+  if (haveBundle) {
+    const b = await createDb()
+    report('apply 500 files', bundle(small, b))
+    const [n] = await sql(b, 'select count(*)::int as n from supabase_migrations.schema_migrations')
+    if (n.n !== 500) console.log(`bundle recorded ${n.n} versions, expected 500`)
+  }
+  rmSync(small, { recursive: true, force: true })
+
+  // 2. Up to date with 5,000 applied versions (history written directly, statements as the CLI would record them).
+  const big = project(5000, i => `select ${i};\n`)
+  const c = await createDb()
+  await sql(c, 'CREATE SCHEMA supabase_migrations')
+  await sql(
+    c,
+    'CREATE TABLE supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY, statements text[], name text)'
+  )
+  await sql(
+    c,
+    `INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
+     SELECT (20240000000000 + i)::text, 'm' || i, ARRAY['select ' || i] FROM generate_series(1, 5000) AS i`
+  )
+  report('up to date, 5,000 applied', cli(big, c))
+  if (haveBundle) report('up to date, 5,000 applied', bundle(big, c))
+  rmSync(big, { recursive: true, force: true })
+
+  console.log('| scenario | tool | wall time |\n|---|---|---|\n' + rows.join('\n'))
+} finally {
+  for (const name of created)
+    await sql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined)
+}

@@ -1,0 +1,523 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import type pg from 'pg'
+import { redact } from '../lib/redact.js'
+import type { LoadedMigration } from './local.js'
+import type { Logger } from './logger.js'
+import { planFile, type ExecutionMode, type RemoteMigration } from './plan.js'
+import { lineColumn, splitAndTrim, splitStatements } from './split.js'
+
+// History tables, exactly as the Supabase CLI creates and writes them.
+export const HISTORY_DDL: readonly string[] = [
+  "SET LOCAL lock_timeout = '4s'",
+  'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
+  'CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY)',
+  'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]',
+  'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text'
+]
+export const SEED_DDL: readonly string[] = [
+  "SET LOCAL lock_timeout = '4s'",
+  'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
+  'CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files (path text NOT NULL PRIMARY KEY, hash text NOT NULL)'
+]
+export const INSERT_HISTORY =
+  'INSERT INTO supabase_migrations.schema_migrations(version, name, statements) VALUES($1, $2, $3)'
+const UPSERT_SEED =
+  'INSERT INTO supabase_migrations.seed_files(path, hash) VALUES($1, $2) ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash'
+
+/** The CLI's check that a table already has its columns (no DDL, no locks, then). */
+function provisionedQuery(table: string, columns: string[]): string {
+  return (
+    `SELECT count(*) = ${columns.length} AS provisioned FROM pg_catalog.pg_attribute a ` +
+    'JOIN pg_catalog.pg_class c ON c.oid = a.attrelid ' +
+    `WHERE a.attrelid = pg_catalog.to_regclass('${table}') AND c.relkind IN ('r', 'p') ` +
+    `AND NOT a.attisdropped AND a.attname IN (${columns.map(c => `'${c}'`).join(', ')})`
+  )
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+async function ensureTable(
+  client: pg.Client,
+  table: string,
+  columns: string[],
+  ddl: readonly string[]
+): Promise<void> {
+  const { rows } = await client.query<{ provisioned: boolean }>(provisionedQuery(table, columns))
+  if (rows[0]?.provisioned) return
+  await client.query('BEGIN')
+  try {
+    for (const sql of ddl) await client.query(sql)
+    await client.query('COMMIT')
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}
+
+export async function ensureHistoryTable(client: pg.Client): Promise<void> {
+  await ensureTable(
+    client,
+    'supabase_migrations.schema_migrations',
+    ['version', 'name', 'statements'],
+    HISTORY_DDL
+  )
+}
+
+/** Applied migrations in the CLI's order (`ORDER BY version`); no table means none. */
+export async function readHistory(client: pg.Client): Promise<RemoteMigration[]> {
+  try {
+    const { rows } = await client.query<{
+      version: string
+      name: string
+      statements: string[] | null
+    }>(
+      "SELECT version, coalesce(name, '') AS name, statements FROM supabase_migrations.schema_migrations ORDER BY version"
+    )
+    return rows.map(r => ({ version: String(r.version), name: r.name, statements: r.statements }))
+  } catch (error) {
+    if (sqlState(error) === '42P01') return []
+    if (sqlState(error) !== '42703') throw error
+  }
+  // A table from an old CLI without the name/statements columns.
+  const { rows } = await client.query<{ version: string }>(
+    'SELECT version FROM supabase_migrations.schema_migrations ORDER BY version'
+  )
+  return rows.map(r => ({ version: String(r.version), name: '', statements: null }))
+}
+
+// --- lock ---
+
+/** Advisory lock key: "Shipgate" in ASCII, as a bigint. */
+export const LOCK_KEY = '6010169634217620581'
+const LOCK_CLASSID = 0x53686970
+const LOCK_OBJID = 0x67617465
+
+export interface LockHolder {
+  pid: number
+  applicationName: string
+  clientAddr: string | null
+  backendStart: string | null
+  state: string | null
+  query: string | null
+}
+
+export class LockTimeoutError extends Error {
+  override name = 'LockTimeoutError'
+  constructor(
+    message: string,
+    readonly holders: LockHolder[]
+  ) {
+    super(message)
+  }
+}
+
+/** Sessions holding the migration lock in this database. */
+export async function lockHolders(client: pg.Client): Promise<LockHolder[]> {
+  const { rows } = await client.query<{
+    pid: number
+    application_name: string
+    client_addr: string | null
+    backend_start: Date | null
+    state: string | null
+    query: string | null
+  }>(
+    `SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start, a.state, a.query
+       FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.classid::bigint = $1 AND l.objid::bigint = $2
+        AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`,
+    [LOCK_CLASSID, LOCK_OBJID]
+  )
+  return rows.map(r => ({
+    pid: r.pid,
+    applicationName: r.application_name,
+    clientAddr: r.client_addr,
+    backendStart: r.backend_start ? r.backend_start.toISOString() : null,
+    state: r.state,
+    query: r.query
+  }))
+}
+
+export function describeHolder(h: LockHolder): string {
+  const parts = [`pid ${h.pid}`, `application "${h.applicationName}"`]
+  if (h.clientAddr) parts.push(`client ${h.clientAddr}`)
+  if (h.backendStart) parts.push(`connected since ${h.backendStart}`)
+  if (h.state) parts.push(`state ${h.state}`)
+  if (h.query) parts.push(`last query: ${h.query.replace(/\s+/gu, ' ').slice(0, 200)}`)
+  return parts.join(', ')
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** `400ms`, `1.5s`, `60s`. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${Math.round(ms / 100) / 10}s`
+}
+
+/**
+ * Takes the session advisory lock, polling until `timeoutMs`. On timeout the
+ * error says who holds it.
+ */
+export async function acquireLock(
+  client: pg.Client,
+  opts: { timeoutMs: number; pollMs?: number; log: Logger }
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs
+  let waiting = false
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_lock(${LOCK_KEY}) AS locked`
+    )
+    if (rows[0]?.locked) return
+    if (!waiting) {
+      waiting = true
+      const holders = await lockHolders(client)
+      opts.log.info(
+        `Waiting up to ${formatDuration(opts.timeoutMs)} for the migration lock` +
+          (holders.length > 0 ? `, held by ${holders.map(describeHolder).join('; ')}` : '')
+      )
+    }
+    if (Date.now() >= deadline) {
+      const holders = await lockHolders(client)
+      const who =
+        holders.length > 0
+          ? holders.map(describeHolder).join('; ')
+          : 'a session that has since ended'
+      throw new LockTimeoutError(
+        redact(
+          `Timed out after ${formatDuration(opts.timeoutMs)} waiting for the migration lock, held by ${who}.`
+        ),
+        holders
+      )
+    }
+    await sleep(Math.max(0, Math.min(opts.pollMs ?? 500, deadline - Date.now())))
+  }
+}
+
+export async function releaseLock(client: pg.Client): Promise<void> {
+  await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`)
+}
+
+// --- applying a file ---
+
+export interface FileResult {
+  version: string
+  file: string
+  statements: number
+  mode: ExecutionMode
+  atomic: boolean
+  durationMs: number
+}
+
+interface DbErrorFields {
+  message: string
+  code?: string
+  position?: string
+  detail?: string
+  hint?: string
+  where?: string
+}
+
+/** A migration file failed; `statement` is 1-based, 0 when the history insert or COMMIT failed. */
+export class MigrationError extends Error {
+  override name = 'MigrationError'
+  constructor(
+    message: string,
+    readonly version: string,
+    readonly file: string,
+    readonly statement: number,
+    readonly statementCount: number,
+    readonly sqlState: string | undefined,
+    readonly position: { line: number; column: number } | undefined,
+    /** Statements that stayed committed (a non-atomic file). */
+    readonly committed: number
+  ) {
+    super(message)
+  }
+}
+
+/** Shows the failing line of the statement with a caret under the position. */
+function caret(statement: string, position: number): string {
+  const at = Array.from(statement)
+    .slice(0, position - 1)
+    .join('').length
+  const { line, column } = lineColumn(statement, at)
+  const lines = statement.split('\n')
+  const from = Math.max(0, line - 3)
+  const shown = lines.slice(from, line).map(l => `  ${l}`)
+  return [...shown, `  ${' '.repeat(column - 1)}^`].join('\n')
+}
+
+function dbError(error: unknown): DbErrorFields {
+  if (typeof error !== 'object' || error === null) return { message: String(error) }
+  const e = error as Partial<Record<keyof DbErrorFields, unknown>>
+  const str = (v: unknown): string | undefined =>
+    typeof v === 'string' && v.length > 0 ? v : undefined
+  return {
+    message: str(e.message) ?? String(error),
+    code: str(e.code),
+    position: str(e.position),
+    detail: str(e.detail),
+    hint: str(e.hint),
+    where: str(e.where)
+  }
+}
+
+function migrationError(
+  m: LoadedMigration,
+  index: number | 'history' | 'commit',
+  error: unknown,
+  committed: number
+): MigrationError {
+  const e = dbError(error)
+  const count = m.statements.length
+  const statement = typeof index === 'number' ? index + 1 : 0
+  const text = typeof index === 'number' ? (m.statements[index] ?? '') : ''
+  let position: { line: number; column: number } | undefined
+  const lines: string[] = []
+  let where =
+    index === 'history'
+      ? 'while recording it in the migration history'
+      : index === 'commit'
+        ? 'at COMMIT'
+        : `at statement ${statement} of ${count}`
+  if (typeof index === 'number' && e.position !== undefined && Number(e.position) > 0) {
+    const pos = Number(e.position)
+    position = lineColumn(
+      text,
+      Array.from(text)
+        .slice(0, pos - 1)
+        .join('').length
+    )
+    const start = splitStatements(m.sql)[index]?.offset
+    if (start !== undefined) {
+      const inFile = lineColumn(
+        m.sql,
+        start +
+          Array.from(text)
+            .slice(0, pos - 1)
+            .join('').length
+      )
+      where += ` (line ${inFile.line}, column ${inFile.column} of the file; line ${position.line}, column ${position.column} of the statement)`
+    }
+    lines.push(caret(text, pos))
+  } else if (typeof index === 'number') {
+    lines.push(
+      ...text
+        .split('\n')
+        .slice(0, 5)
+        .map(l => `  ${l}`)
+    )
+  }
+  if (e.detail) lines.unshift(`DETAIL: ${e.detail}`)
+  if (e.hint) lines.unshift(`HINT: ${e.hint}`)
+  if (e.where) lines.unshift(`CONTEXT: ${e.where}`)
+  const state =
+    committed > 0
+      ? `Statements 1-${committed} stayed committed (the file is not atomic); the rest was rolled back.`
+      : 'The file was rolled back completely.'
+  const message = [
+    `Migration ${m.file} failed ${where}: ${e.message}${e.code ? ` (SQLSTATE ${e.code})` : ''}`,
+    ...lines,
+    `${state} It is not recorded in the migration history; later migrations were not attempted.`
+  ].join('\n')
+  return new MigrationError(
+    redact(message),
+    m.version,
+    m.file,
+    statement,
+    count,
+    e.code,
+    position,
+    committed
+  )
+}
+
+export interface ApplyOptions {
+  /** statement_timeout for the file's statements, in milliseconds. */
+  statementTimeoutMs?: number
+  log: Logger
+}
+
+/** Runs one statement like the CLI: extended protocol, so one command per statement. */
+async function exec(client: pg.Client, sql: string): Promise<void> {
+  const query: pg.QueryConfig & { queryMode: 'extended' } = { text: sql, queryMode: 'extended' }
+  await client.query(query)
+}
+
+/**
+ * Applies one file and records it, the history row last:
+ * - transactional: one transaction; a statement that cannot run in a
+ *   transaction commits what ran before it and runs on its own;
+ * - sequential (file has BEGIN/COMMIT...): statements as written, ROLLBACK on failure;
+ * - none (`-- pg-delta: transaction=false`): statements one by one.
+ * Session settings are reset first (`RESET ALL`), as the CLI does.
+ */
+export async function applyFile(
+  client: pg.Client,
+  m: LoadedMigration,
+  opts: ApplyOptions
+): Promise<FileResult> {
+  const started = Date.now()
+  const plan = planFile(m)
+  await client.query('RESET ALL')
+  if (opts.statementTimeoutMs !== undefined) {
+    await client.query("SELECT set_config('statement_timeout', $1, false)", [
+      `${opts.statementTimeoutMs}ms`
+    ])
+  }
+  const standalone = new Set(plan.standalone)
+  let inTransaction = false
+  let committed = 0
+  let current: number | 'history' | 'commit' = 0
+  try {
+    for (const [i, sql] of m.statements.entries()) {
+      current = i
+      if (plan.mode === 'transactional' && standalone.has(i)) {
+        if (inTransaction) {
+          current = 'commit'
+          await client.query('COMMIT')
+          inTransaction = false
+          committed = i
+          current = i
+        }
+        opts.log.info(`${m.file}: statement ${i + 1} runs outside a transaction`)
+        await exec(client, sql)
+        committed = i + 1
+      } else {
+        if (plan.mode === 'transactional' && !inTransaction) {
+          await client.query('BEGIN')
+          inTransaction = true
+        }
+        await exec(client, sql)
+        if (plan.mode !== 'transactional') committed = i + 1
+      }
+    }
+    current = 'history'
+    if (plan.mode === 'transactional' && !inTransaction) {
+      await client.query('BEGIN')
+      inTransaction = true
+    }
+    await client.query(INSERT_HISTORY, [m.version, m.name, m.statements])
+    if (inTransaction) {
+      current = 'commit'
+      await client.query('COMMIT')
+      inTransaction = false
+    }
+  } catch (error) {
+    const cleanup = plan.mode === 'none' ? 'RESET ALL' : 'ROLLBACK'
+    if (inTransaction || plan.mode !== 'transactional')
+      await client.query(cleanup).catch(() => undefined)
+    // In sequential mode the file's own COMMITs decide; we cannot tell what stayed.
+    throw migrationError(m, current, error, plan.mode === 'sequential' ? 0 : committed)
+  }
+  return {
+    version: m.version,
+    file: m.file,
+    statements: m.statements.length,
+    mode: plan.mode,
+    atomic: plan.atomic,
+    durationMs: Date.now() - started
+  }
+}
+
+/** Applies files in order and stops at the first failure (which is thrown). */
+export async function applyMigrations(
+  client: pg.Client,
+  files: readonly LoadedMigration[],
+  opts: ApplyOptions & { onApplied?: (r: FileResult) => void }
+): Promise<FileResult[]> {
+  if (files.length === 0) return []
+  await ensureHistoryTable(client)
+  const results: FileResult[] = []
+  for (const m of files) {
+    opts.log.info(`Applying migration ${m.file}...`)
+    const r = await applyFile(client, m, opts)
+    results.push(r)
+    opts.onApplied?.(r)
+  }
+  await client.query('RESET ALL')
+  return results
+}
+
+// --- seeds ---
+
+export interface SeedFile {
+  /** Path as recorded in seed_files, relative to the project root (e.g. `supabase/seed.sql`). */
+  path: string
+  /** Where to read it. */
+  file: string
+}
+
+export interface PendingSeed extends SeedFile {
+  hash: string
+  /** Already seeded with other content: only the hash is updated (CLI rule). */
+  dirty: boolean
+}
+
+/** Seeds that are new (to run) or changed (hash update only); unchanged ones are skipped. */
+export async function findPendingSeeds(
+  client: pg.Client,
+  seeds: readonly SeedFile[]
+): Promise<PendingSeed[]> {
+  if (seeds.length === 0) return []
+  const recorded = new Map<string, string>()
+  try {
+    const { rows } = await client.query<{ path: string; hash: string }>(
+      'SELECT path, hash FROM supabase_migrations.seed_files'
+    )
+    for (const r of rows) recorded.set(r.path, r.hash)
+  } catch (error) {
+    if (sqlState(error) !== '42P01') throw error
+  }
+  const pending: PendingSeed[] = []
+  for (const s of seeds) {
+    const hash = createHash('sha256')
+      .update(await readFile(s.file))
+      .digest('hex')
+    const known = recorded.get(s.path)
+    if (known === hash) continue
+    pending.push({ ...s, hash, dirty: known !== undefined })
+  }
+  return pending
+}
+
+/** Runs new seed files and records hashes, one transaction per file. */
+export async function applySeeds(
+  client: pg.Client,
+  seeds: readonly PendingSeed[],
+  log: Logger
+): Promise<void> {
+  if (seeds.length === 0) return
+  await ensureTable(client, 'supabase_migrations.seed_files', ['path', 'hash'], SEED_DDL)
+  for (const s of seeds) {
+    log.info(s.dirty ? `Updating seed hash to ${s.path}...` : `Seeding data from ${s.path}...`)
+    const statements = s.dirty
+      ? []
+      : splitAndTrim(new TextDecoder('utf-8').decode(await readFile(s.file)))
+    await client.query('BEGIN')
+    try {
+      for (const [i, sql] of statements.entries()) {
+        try {
+          await exec(client, sql)
+        } catch (error) {
+          const e = dbError(error)
+          throw new Error(
+            redact(
+              `Seed ${s.path} failed at statement ${i + 1} of ${statements.length}: ${e.message}${e.code ? ` (SQLSTATE ${e.code})` : ''}`
+            )
+          )
+        }
+      }
+      await client.query(UPSERT_SEED, [s.path, s.hash])
+      await client.query('COMMIT')
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw error
+    }
+  }
+}

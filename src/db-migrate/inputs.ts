@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { ConfigurationError } from '../lib/errors.js'
+import { healthConfig, healthFields, type HealthConfig } from '../lib/health.js'
+import {
+  bool,
+  duration,
+  field,
+  oneOf,
+  optionalDuration,
+  readInputs,
+  required,
+  secret,
+  text
+} from '../lib/inputs.js'
+import { commonFields, commonInputs, type CommonInputs } from '../lib/issue-inputs.js'
+import { checkTarget, parseDatabaseUrl } from '../lib/postgres.js'
+import type { SeedFile } from './apply.js'
+import type { DestructivePolicy } from './engine.js'
+
+export const spec = {
+  'database-url': secret(required('a Postgres connection URL (postgres://user:password@host:port/database)')),
+  'migrations-dir': field(text('supabase/migrations')),
+  'dry-run': field(bool(false)),
+  'include-all': field(bool(false)),
+  'include-seed': field(bool(false)),
+  destructive: field(oneOf(['warn', 'fail', 'allow'] as const, 'warn')),
+  'lock-timeout': field(duration('60s', { max: 6 * 3_600_000 })),
+  'statement-timeout': field(optionalDuration()),
+  ...healthFields('health-', { timeout: '2m', interval: '5s', successes: 1 }),
+  ...commonFields()
+}
+
+export interface MigrateInputs extends CommonInputs {
+  databaseUrl: string
+  /** Absolute path of the migrations directory. */
+  migrationsDir: string
+  /** As given, for messages. */
+  migrationsDirInput: string
+  dryRun: boolean
+  includeAll: boolean
+  seeds: SeedFile[]
+  destructive: DestructivePolicy
+  lockTimeoutMs: number
+  statementTimeoutMs?: number
+  health?: HealthConfig
+}
+
+/** Reads every input; `workspace` is where relative paths start (the checkout). */
+export function getInputs(workspace: string, read?: (name: string) => string): MigrateInputs {
+  const v = readInputs(spec, read) as Record<string, unknown>
+  const databaseUrl = v['database-url'] as string
+  try {
+    // Registers the password (raw and decoded) as a secret before anything else.
+    checkTarget(parseDatabaseUrl(databaseUrl))
+  } catch (error) {
+    throw new ConfigurationError(`Input 'database-url' (secret, not shown) is not usable: ${(error as Error).message}`)
+  }
+  const dirInput = v['migrations-dir'] as string
+  const migrationsDir = path.resolve(workspace, dirInput)
+  if (!existsSync(migrationsDir))
+    throw new ConfigurationError(
+      `Input 'migrations-dir' has an invalid value ${JSON.stringify(dirInput)}: no such directory in the workspace (${migrationsDir}); check out the repository first (actions/checkout)`
+    )
+  // The CLI's default seed file: supabase/seed.sql beside the migrations directory.
+  const seedFile = path.join(path.dirname(migrationsDir), 'seed.sql')
+  const seeds: SeedFile[] =
+    v['include-seed'] && existsSync(seedFile)
+      ? [{ file: seedFile, path: path.relative(workspace, seedFile).split(path.sep).join('/') }]
+      : []
+  return {
+    ...commonInputs(v),
+    databaseUrl,
+    migrationsDir,
+    migrationsDirInput: dirInput,
+    dryRun: v['dry-run'] as boolean,
+    includeAll: v['include-all'] as boolean,
+    seeds,
+    destructive: v.destructive as DestructivePolicy,
+    lockTimeoutMs: v['lock-timeout'] as number,
+    statementTimeoutMs: v['statement-timeout'] as number | undefined,
+    health: healthConfig('health-', v)
+  }
+}
