@@ -3,12 +3,23 @@ import { FakeGitHub } from './support/fake-github.js'
 import { FakeHealth } from './support/fake-health.js'
 import { runAction, type ActionRun } from './support/harness.js'
 import { closedPort } from './support/http-server.js'
-import { createDb, historyRows, makeProject, removeDir, supabase, tables, type TestDb } from './db-migrate/helpers.js'
+import {
+  createDb,
+  historyRows,
+  makeProject,
+  removeDir,
+  supabase,
+  tables,
+  type TestDb
+} from './db-migrate/helpers.js'
 
 const FILES = {
-  '20240101000000_create_users.sql': 'create table public.users (id bigint primary key, email text not null);\ncreate index users_email on public.users (email);',
-  '20240102000000_create_orders.sql': "create table public.orders (id bigint primary key, user_id bigint references public.users (id), note text default 'a;b');",
-  '20240103000000_fn.sql': 'create function public.add(a int, b int) returns int language sql as $$ select a + b; $$;'
+  '20240101000000_create_users.sql':
+    'create table public.users (id bigint primary key, email text not null);\ncreate index users_email on public.users (email);',
+  '20240102000000_create_orders.sql':
+    "create table public.orders (id bigint primary key, user_id bigint references public.users (id), note text default 'a;b');",
+  '20240103000000_fn.sql':
+    'create function public.add(a int, b int) returns int language sql as $$ select a + b; $$;'
 }
 
 describe('db-migrate (dist bundle through the runner harness, real Postgres)', () => {
@@ -57,12 +68,19 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
       ['20240102000000', 'create_orders'],
       ['20240103000000', 'fn']
     ])
-    expect(rows[0].statements).toEqual(['create table public.users (id bigint primary key, email text not null)', 'create index users_email on public.users (email)'])
+    expect(rows[0].statements).toEqual([
+      'create table public.users (id bigint primary key, email text not null)',
+      'create index users_email on public.users (email)'
+    ])
     expect(first.summary).toContain('✅ applied')
 
     const again = await migrateRun({})
     expect(again.code).toBe(0)
-    expect(again.outputs).toMatchObject({ applied: '0', pending: '0', 'current-version': '20240103000000' })
+    expect(again.outputs).toMatchObject({
+      applied: '0',
+      pending: '0',
+      'current-version': '20240103000000'
+    })
 
     const cli = await supabase(['db', 'push', '--db-url', db.url, '--yes'], project)
     expect(`${cli.stdout}${cli.stderr}`).toContain('Remote database is up to date')
@@ -81,20 +99,33 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
   it('a failing file leaves schema and history untouched, opens a SEV2 incident and names file, statement and position', async () => {
     project = await makeProject({
       ...FILES,
-      '20240104000000_broken.sql': 'create table public.a (id int);\ncreate table public.b (id int);\nselect * from\n  public.missing_table;',
+      '20240104000000_broken.sql':
+        'create table public.a (id int);\ncreate table public.b (id int);\nselect * from\n  public.missing_table;',
       '20240105000000_after.sql': 'create table public.after (id int);'
     })
     const run = await migrateRun({})
     expect(run.code).toBe(1)
-    expect(run.errors[0]).toMatch(/Migration 20240104000000_broken\.sql failed at statement 3 of 3 \(line 4, column 3 of the file/)
+    expect(run.errors[0]).toMatch(
+      /Migration 20240104000000_broken\.sql failed at statement 3 of 3 \(line 4, column 3 of the file/
+    )
     expect(run.errors[0]).toContain('relation "public.missing_table" does not exist')
-    expect(run.outputs).toMatchObject({ applied: '3', 'current-version': '20240103000000', pending: '5' })
+    expect(run.outputs).toMatchObject({
+      applied: '3',
+      'current-version': '20240103000000',
+      pending: '5'
+    })
     const names = await tables(db.url)
     expect(names).not.toContain('public.a')
     expect(names).not.toContain('public.after')
-    expect((await historyRows(db.url)).map(r => r.version)).toEqual(['20240101000000', '20240102000000', '20240103000000'])
+    expect((await historyRows(db.url)).map(r => r.version)).toEqual([
+      '20240101000000',
+      '20240102000000',
+      '20240103000000'
+    ])
     const issue = github.openIssues()[0]
-    expect(issue.title).toMatch(/^\[SEV2\] production: db-migrate failed for postgres@127\.0\.0\.1:5432\/shipgate_t_\w+: 20240104000000_broken\.sql failed at statement 3/)
+    expect(issue.title).toMatch(
+      /^\[SEV2\] production: db-migrate failed for postgres@127\.0\.0\.1:5432\/shipgate_t_\w+: 20240104000000_broken\.sql failed at statement 3/
+    )
     expect(issue.body).toContain('Migration failed')
     expect(run.outputs['issue-number']).toBe(String(issue.number))
 
@@ -106,7 +137,9 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
   })
 
   it('destructive: fail blocks before anything is written', async () => {
-    project = await makeProject({ '20240101000000_drop.sql': 'create table t (id int);\ndrop table t;' })
+    project = await makeProject({
+      '20240101000000_drop.sql': 'create table t (id int);\ndrop table t;'
+    })
     const run = await migrateRun({ destructive: 'fail' })
     expect(run.code).toBe(1)
     expect(run.errors[0]).toContain('20240101000000_drop.sql statement 2')
@@ -117,10 +150,16 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
   it('runs the health gate after applying and opens a SEV1 incident when the API is unhealthy', async () => {
     project = await makeProject(FILES)
     health.set('/after', { kind: 'status', status: 503 })
-    const run = await migrateRun({ 'health-url': `${health.url}/after`, 'health-timeout': '500ms', 'health-interval': '100ms' })
+    const run = await migrateRun({
+      'health-url': `${health.url}/after`,
+      'health-timeout': '500ms',
+      'health-interval': '100ms'
+    })
     expect(run.code).toBe(1)
     expect(run.outputs.applied).toBe('3')
-    expect(github.openIssues()[0].title).toMatch(/^\[SEV1\] production: db-migrate failed .*API unhealthy after migrating/)
+    expect(github.openIssues()[0].title).toMatch(
+      /^\[SEV1\] production: db-migrate failed .*API unhealthy after migrating/
+    )
   })
 
   it('gives clear connection errors and never prints the password', async () => {
@@ -136,7 +175,10 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
     expect(run.code).toBe(1)
     expect(run.errors[0]).toMatch(/127\.0\.0\.1/)
     expect(run.errors[0]).toMatch(/refused|unreachable|could not connect/i)
-    const logged = run.stdout.split('\n').filter(l => !l.startsWith('::add-mask::')).join('\n')
+    const logged = run.stdout
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
     for (const s of [password, encodeURIComponent(password), 'S3cret']) {
       expect(logged).not.toContain(s)
       expect(run.summary).not.toContain(s)
@@ -149,7 +191,10 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
     project = await makeProject(FILES)
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ 'database-url': 'mysql://x@h/db' }, /Input 'database-url' \(secret, not shown\)/],
-      [{ destructive: 'maybe' }, /Input 'destructive' has an invalid value "maybe": expected one of warn, fail, allow/],
+      [
+        { destructive: 'maybe' },
+        /Input 'destructive' has an invalid value "maybe": expected one of warn, fail, allow/
+      ],
       [{ 'lock-timeout': 'forever' }, /Input 'lock-timeout' .*duration/],
       [{ 'migrations-dir': 'db/nowhere' }, /Input 'migrations-dir' .*no such directory/]
     ]

@@ -62,4 +62,3 @@ describe('deploy-api cost model (defaults: deploy-timeout 30m)', () => {
     expect(polls).toBeLessThan(50)
   })
 })
-

@@ -100,7 +100,9 @@ describe('deploy-api (dist bundle through the runner harness)', () => {
     // Production is unchanged: a SEV3 incident, closed by the next good deploy.
     expect(github.issues).toHaveLength(1)
     const issue = github.issues[0]
-    expect(issue.title).toMatch(/^\[SEV3\] production: deploy-api failed for .*: deploy dep-\S+ ended build_failed/)
+    expect(issue.title).toMatch(
+      /^\[SEV3\] production: deploy-api failed for .*: deploy dep-\S+ ended build_failed/
+    )
     expect(issue.body).toContain('Deploy failed on Render')
     expect(run.outputs['issue-number']).toBe(String(issue.number))
 

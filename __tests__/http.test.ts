@@ -4,7 +4,12 @@ import { closedPort, sendJson, TestServer } from './support/http-server.js'
 
 describe('HttpClient against a real server', () => {
   // Each path answers from a script: one entry per request, the last repeats.
-  const scripts = new Map<string, Array<(res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => void>>()
+  const scripts = new Map<
+    string,
+    Array<
+      (res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => void
+    >
+  >()
   const seen = new Map<string, number>()
   const server = new TestServer((req, res, _b, url) => {
     const n = seen.get(url.pathname) ?? 0
@@ -13,7 +18,11 @@ describe('HttpClient against a real server', () => {
     script[Math.min(n, script.length - 1)](res, req)
   })
   const delays: number[] = []
-  const client = new HttpClient({ sleep: async ms => void delays.push(ms), random: () => 0.5, timeoutMs: 500 })
+  const client = new HttpClient({
+    sleep: async ms => void delays.push(ms),
+    random: () => 0.5,
+    timeoutMs: 500
+  })
 
   beforeAll(async () => {
     await server.start()
@@ -25,12 +34,18 @@ describe('HttpClient against a real server', () => {
 
   it('sends the shipgate user agent', async () => {
     await client.request(`${server.url}/ua`)
-    expect(server.requests.find(r => r.path === '/ua')?.headers['user-agent']).toMatch(/^shipgate\/\d+\.\d+\.\d+$/)
+    expect(server.requests.find(r => r.path === '/ua')?.headers['user-agent']).toMatch(
+      /^shipgate\/\d+\.\d+\.\d+$/
+    )
   })
 
   it('retries a GET on 503 with exponential backoff and jitter, then succeeds', async () => {
     delays.length = 0
-    scripts.set('/flaky', [r => sendJson(r, 503, {}), r => sendJson(r, 502, {}), r => sendJson(r, 200, { ok: 1 })])
+    scripts.set('/flaky', [
+      r => sendJson(r, 503, {}),
+      r => sendJson(r, 502, {}),
+      r => sendJson(r, 200, { ok: 1 })
+    ])
     const res = await client.request(`${server.url}/flaky`)
     expect(res.status).toBe(200)
     expect(res.attempts).toBe(3)
@@ -54,18 +69,52 @@ describe('HttpClient against a real server', () => {
 
   it('never retries a POST on a server error or a reset', async () => {
     scripts.set('/create', [r => sendJson(r, 500, {})])
-    expect((await client.request(`${server.url}/create`, { method: 'POST', body: '{}' })).status).toBe(500)
+    expect(
+      (await client.request(`${server.url}/create`, { method: 'POST', body: '{}' })).status
+    ).toBe(500)
     expect(count('/create')).toBe(1)
     scripts.set('/create-reset', [(_r, req) => req.socket.destroy()])
-    await expect(client.request(`${server.url}/create-reset`, { method: 'POST', body: '{}' })).rejects.toMatchObject({ kind: 'reset' })
+    await expect(
+      client.request(`${server.url}/create-reset`, { method: 'POST', body: '{}' })
+    ).rejects.toMatchObject({ kind: 'reset' })
     expect(count('/create-reset')).toBe(1)
   })
 
   it('retries a POST on 429 only when asked, after Retry-After', async () => {
-    scripts.set('/post429', [r => sendJson(r, 429, {}, { 'retry-after': '1' }), r => sendJson(r, 201, { id: 1 })])
+    scripts.set('/post429', [
+      r => sendJson(r, 429, {}, { 'retry-after': '1' }),
+      r => sendJson(r, 201, { id: 1 })
+    ])
     expect((await client.request(`${server.url}/post429`, { method: 'POST' })).status).toBe(429)
     seen.delete('/post429')
-    expect((await client.request(`${server.url}/post429`, { method: 'POST', retryRateLimited: true })).status).toBe(201)
+    delays.length = 0
+    const retried = await client.request(`${server.url}/post429`, {
+      method: 'POST',
+      retryRateLimited: true
+    })
+    expect(retried.status).toBe(201)
+    expect(delays).toHaveLength(1)
+    expect(delays[0]).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('does not retry a POST answered 429 without saying when', async () => {
+    scripts.set('/post429bare', [r => sendJson(r, 429, {}), r => sendJson(r, 201, {})])
+    const res = await client.request(`${server.url}/post429bare`, {
+      method: 'POST',
+      retryRateLimited: true
+    })
+    expect(res.status).toBe(429)
+    expect(count('/post429bare')).toBe(1)
+  })
+
+  it('stops retrying at the deadline', async () => {
+    const real = new HttpClient({ baseDelayMs: 400, random: () => 1 })
+    scripts.set('/down', [r => sendJson(r, 503, {})])
+    const started = Date.now()
+    const res = await real.request(`${server.url}/down`, { deadline: Date.now() + 300 })
+    expect(res.status).toBe(503)
+    expect(count('/down')).toBe(1)
+    expect(Date.now() - started).toBeLessThan(300)
   })
 
   it('gives up on a Retry-After longer than it may wait', async () => {
@@ -78,9 +127,13 @@ describe('HttpClient against a real server', () => {
 
   it('times out a request that never answers, and classifies refused connections', async () => {
     scripts.set('/hang', [() => undefined])
-    await expect(client.request(`${server.url}/hang`, { attempts: 1, timeoutMs: 200 })).rejects.toMatchObject({ kind: 'timeout' })
+    await expect(
+      client.request(`${server.url}/hang`, { attempts: 1, timeoutMs: 200 })
+    ).rejects.toMatchObject({ kind: 'timeout' })
     const port = await closedPort()
-    const err = await client.request(`http://127.0.0.1:${port}/`, { attempts: 2 }).catch(e => e as NetworkError)
+    const err = await client
+      .request(`http://127.0.0.1:${port}/`, { attempts: 2 })
+      .catch(e => e as NetworkError)
     expect(err).toBeInstanceOf(NetworkError)
     expect((err as NetworkError).kind).toBe('refused')
   })
@@ -89,7 +142,9 @@ describe('HttpClient against a real server', () => {
 describe('parseRetryAfter', () => {
   it('reads seconds and dates, rejects garbage', () => {
     expect(parseRetryAfter('5')).toBe(5000)
-    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:50 GMT'))).toBe(10_000)
+    expect(
+      parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:50 GMT'))
+    ).toBe(10_000)
     expect(parseRetryAfter('soon')).toBeUndefined()
     expect(parseRetryAfter(undefined)).toBeUndefined()
   })

@@ -1,5 +1,14 @@
 import { describe, expect, it } from '@jest/globals'
-import { bool, duration, field, list, parseDuration, readInputs, secret, text } from '../src/lib/inputs.js'
+import {
+  bool,
+  duration,
+  field,
+  list,
+  parseDuration,
+  readInputs,
+  secret,
+  text
+} from '../src/lib/inputs.js'
 import { checkAssertion, parseStatusSet } from '../src/lib/health.js'
 import { addSecret, redact } from '../src/lib/redact.js'
 import { forEnvironment, worst } from '../src/lib/severity.js'
@@ -13,18 +22,28 @@ describe('inputs', () => {
     expect(parseDuration('1m30s')).toBe(90_000)
     expect(parseDuration('7')).toBe(7000)
     expect(parseDuration('1.5')).toBe(1500)
-    for (const bad of ['', 'ten', '5 m', '-1', '1d', 's']) expect(parseDuration(bad)).toBeUndefined()
+    for (const bad of ['', 'ten', '5 m', '-1', '1d', 's'])
+      expect(parseDuration(bad)).toBeUndefined()
   })
 
   it('splits lists on newlines and commas and follows getBooleanInput', () => {
-    const v = readInputs({ a: field(list()), b: field(bool(true)), c: field(bool(false)) }, n => ({ a: 'x, y\nz,,', b: '', c: 'TRUE' })[n] ?? '')
+    const v = readInputs(
+      { a: field(list()), b: field(bool(true)), c: field(bool(false)) },
+      n => ({ a: 'x, y\nz,,', b: '', c: 'TRUE' })[n] ?? ''
+    )
     expect(v).toEqual({ a: ['x', 'y', 'z'], b: true, c: true })
-    expect(() => readInputs({ b: field(bool(true)) }, () => 'yes')).toThrow("Input 'b' has an invalid value \"yes\": expected true or false")
+    expect(() => readInputs({ b: field(bool(true)) }, () => 'yes')).toThrow(
+      'Input \'b\' has an invalid value "yes": expected true or false'
+    )
   })
 
   it('names the input and the value, but never a secret value', () => {
-    expect(() => readInputs({ timeout: field(duration('1s')) }, () => 'soon')).toThrow(/Input 'timeout' has an invalid value "soon": expected a duration/)
-    const spec = { key: secret(text().refine(v => v.startsWith('rnd_'), 'expected a Render API key (rnd_...)')) }
+    expect(() => readInputs({ timeout: field(duration('1s')) }, () => 'soon')).toThrow(
+      /Input 'timeout' has an invalid value "soon": expected a duration/
+    )
+    const spec = {
+      key: secret(text().refine(v => v.startsWith('rnd_'), 'expected a Render API key (rnd_...)'))
+    }
     let message = ''
     try {
       readInputs(spec, () => 'hunter2-secret')
@@ -38,27 +57,46 @@ describe('inputs', () => {
 
   it('redacts registered secrets, URL-encoded forms included', () => {
     addSecret('p@ss word/1')
-    expect(redact('url postgres://u:p%40ss%20word%2F1@h/db and p@ss word/1')).toBe('url postgres://u:***@h/db and ***')
+    expect(redact('url postgres://u:p%40ss%20word%2F1@h/db and p@ss word/1')).toBe(
+      'url postgres://u:***@h/db and ***'
+    )
   })
 })
 
 describe('health rules', () => {
   it('parses status sets', () => {
     expect(parseStatusSet('200')).toEqual([[200, 200]])
-    expect(parseStatusSet('200,204,301-302')).toEqual([[200, 200], [204, 204], [301, 302]])
+    expect(parseStatusSet('200,204,301-302')).toEqual([
+      [200, 200],
+      [204, 204],
+      [301, 302]
+    ])
     expect(parseStatusSet('2xx')).toEqual([[200, 299]])
-    for (const bad of ['', '20', '299-200', 'ok', '200,']) expect(parseStatusSet(bad)).toBeUndefined()
+    for (const bad of ['', '20', '299-200', 'ok', '200,'])
+      expect(parseStatusSet(bad)).toBeUndefined()
   })
 
   it('evaluates JSON assertions by dotted path', () => {
-    const body = { status: 'ok', memory: { heapUsedPercent: 95 }, checks: [{ name: 'db', up: true }] }
+    const body = {
+      status: 'ok',
+      memory: { heapUsedPercent: 95 },
+      checks: [{ name: 'db', up: true }]
+    }
     expect(checkAssertion(body, { path: 'status', op: 'eq', value: 'ok' })).toBeUndefined()
-    expect(checkAssertion(body, { path: 'memory.heapUsedPercent', op: 'lt', value: 90 })).toBe('memory.heapUsedPercent is 95 (expected lt 90)')
-    expect(checkAssertion(body, { path: 'memory.heapUsedPercent', op: 'gte', value: 95 })).toBeUndefined()
+    expect(checkAssertion(body, { path: 'memory.heapUsedPercent', op: 'lt', value: 90 })).toBe(
+      'memory.heapUsedPercent is 95 (expected lt 90)'
+    )
+    expect(
+      checkAssertion(body, { path: 'memory.heapUsedPercent', op: 'gte', value: 95 })
+    ).toBeUndefined()
     expect(checkAssertion(body, { path: 'checks.0.up', op: 'eq', value: true })).toBeUndefined()
     expect(checkAssertion(body, { path: 'status', op: 'match', value: '^o' })).toBeUndefined()
-    expect(checkAssertion(body, { path: 'status', op: 'ne', value: 'ok' })).toBe('status is "ok" (expected ne "ok")')
-    expect(checkAssertion(body, { path: 'missing', op: 'exists', value: true })).toBe('missing is missing')
+    expect(checkAssertion(body, { path: 'status', op: 'ne', value: 'ok' })).toBe(
+      'status is "ok" (expected ne "ok")'
+    )
+    expect(checkAssertion(body, { path: 'missing', op: 'exists', value: true })).toBe(
+      'missing is missing'
+    )
     expect(checkAssertion(body, { path: 'missing.deep', op: 'eq', value: 1 })).toMatch(/is missing/)
   })
 

@@ -25,7 +25,11 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
   })
 
   const smoke = (inputs: Record<string, string>, token = github.token): Promise<ActionRun> =>
-    runAction('smoke-health', { ...fast, ...inputs }, { token, env: { GITHUB_API_URL: github.url } })
+    runAction(
+      'smoke-health',
+      { ...fast, ...inputs },
+      { token, env: { GITHUB_API_URL: github.url } }
+    )
 
   it('reports a healthy endpoint without touching issues', async () => {
     const run = await smoke({ url: `${health.url}/health`, name: 'api' })
@@ -35,7 +39,12 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
     expect(run.outputs.failed).toBe('')
     const report = JSON.parse(run.outputs.report) as Array<Record<string, unknown>>
     expect(report).toHaveLength(1)
-    expect(report[0]).toMatchObject({ url: `${health.url}/health`, ok: true, status: 200, error: null })
+    expect(report[0]).toMatchObject({
+      url: `${health.url}/health`,
+      ok: true,
+      status: 200,
+      error: null
+    })
     expect(typeof report[0].latencyMs).toBe('number')
     expect(run.summary).toContain('Shipgate smoke-health')
     expect(run.summary).toContain('✅ healthy')
@@ -70,7 +79,7 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
     expect(third.code).toBe(0)
     expect(issue.state).toBe('closed')
     expect(issue.state_reason).toBe('completed')
-    expect(issue.comments.at(-1)?.body).toMatch(/^Resolved: healthy again after \d+(ms|s)/)
+    expect(issue.comments.at(-1)?.body).toMatch(/^Resolved: healthy again after \d+(\.\d)?(ms|s)/)
     expect(third.outputs['issue-number']).toBe(String(issue.number))
   })
 
@@ -118,13 +127,25 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
   })
 
   it('evaluates status sets, body and JSON assertions from the checks list', async () => {
-    health.set('/metrics', { kind: 'healthy', body: { status: 'ok', memory: { heapUsedPercent: 95 } } })
+    health.set('/metrics', {
+      kind: 'healthy',
+      body: { status: 'ok', memory: { heapUsedPercent: 95 } }
+    })
     const checks = [
       `- name: live\n  url: /health\n  expect-status: 200,204\n  body-contains: ok\n  json:\n    status: ok\n    db: { match: "^up$" }`,
       `- name: metrics\n  url: ${health.url}/metrics\n  json:\n    memory.heapUsedPercent: { lt: 90 }\n    version: { exists: false }\n  severity: sev2`
     ].join('\n')
-    const run = await smoke({ url: `${health.url}/health`, checks, name: 'api', 'open-issue': 'false' })
-    const report = JSON.parse(run.outputs.report) as Array<{ name: string; ok: boolean; error: string | null }>
+    const run = await smoke({
+      url: `${health.url}/health`,
+      checks,
+      name: 'api',
+      'open-issue': 'false'
+    })
+    const report = JSON.parse(run.outputs.report) as Array<{
+      name: string
+      ok: boolean
+      error: string | null
+    }>
     expect(report.map(r => [r.name, r.ok])).toEqual([
       [expect.stringContaining('/health'), true],
       ['live', true],
@@ -137,11 +158,16 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
   })
 
   it('records refused, reset, timed-out and malformed endpoints with their error kinds', async () => {
-    health.set('/reset', { kind: 'reset' }).set('/bad', { kind: 'malformed' }).set('/hang', { kind: 'hang' })
+    health
+      .set('/reset', { kind: 'reset' })
+      .set('/bad', { kind: 'malformed' })
+      .set('/hang', { kind: 'hang' })
     const port = await closedPort()
     const checks = `- name: bad\n  url: ${health.url}/bad\n  json:\n    status: ok`
     const run = await smoke({
-      url: [`http://127.0.0.1:${port}/health`, `${health.url}/reset`, `${health.url}/hang`].join('\n'),
+      url: [`http://127.0.0.1:${port}/health`, `${health.url}/reset`, `${health.url}/hang`].join(
+        '\n'
+      ),
       checks,
       'request-timeout': '300ms',
       timeout: '500ms',
@@ -158,17 +184,35 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
   })
 
   it('finds the open incident on a later page and ignores pull requests carrying the marker', async () => {
-    for (let i = 0; i < 120; i++) github.seed({ title: `old ${i}`, labels: [{ id: 1, name: 'incident' }] })
+    for (let i = 0; i < 120; i++)
+      github.seed({ title: `old ${i}`, labels: [{ id: 1, name: 'incident' }] })
     const marker = '<!-- shipgate:incident smoke-health/production/api -->'
-    const real = github.seed({ title: '[SEV1] production: smoke-health failed for api: x', body: marker, labels: [{ id: 1, name: 'incident' }, { id: 2, name: 'sev1' }] })
-    for (let i = 0; i < 120; i++) github.seed({ title: `newer ${i}`, labels: [{ id: 1, name: 'incident' }] })
-    github.seed({ title: 'PR', body: marker, labels: [{ id: 1, name: 'incident' }], pull_request: { url: 'x' } })
+    const real = github.seed({
+      title: '[SEV1] production: smoke-health failed for api: x',
+      body: marker,
+      labels: [
+        { id: 1, name: 'incident' },
+        { id: 2, name: 'sev1' }
+      ]
+    })
+    for (let i = 0; i < 120; i++)
+      github.seed({ title: `newer ${i}`, labels: [{ id: 1, name: 'incident' }] })
+    github.seed({
+      title: 'PR',
+      body: marker,
+      labels: [{ id: 1, name: 'incident' }],
+      pull_request: { url: 'x' }
+    })
     health.set('/health', { kind: 'status', status: 503 })
     const run = await smoke({ url: `${health.url}/health`, name: 'api' })
     expect(run.outputs['issue-number']).toBe(String(real.number))
     expect(real.comments).toHaveLength(1)
-    expect(github.requests.filter(r => r.method === 'GET' && r.path.endsWith('/issues')).length).toBe(3)
-    expect(github.requests.filter(r => r.method === 'POST' && r.path.endsWith('/issues'))).toHaveLength(0)
+    expect(
+      github.requests.filter(r => r.method === 'GET' && r.path.endsWith('/issues')).length
+    ).toBe(3)
+    expect(
+      github.requests.filter(r => r.method === 'POST' && r.path.endsWith('/issues'))
+    ).toHaveLength(0)
   })
 
   it('still fails for the original reason when GitHub refuses, and says which permission is missing', async () => {
@@ -185,13 +229,19 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
 
   it('rejects bad inputs with one clear error and touches nothing', async () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ url: `${health.url}/health`, timeout: 'soon' }, /Input 'timeout' has an invalid value "soon": expected a duration/],
+      [
+        { url: `${health.url}/health`, timeout: 'soon' },
+        /Input 'timeout' has an invalid value "soon": expected a duration/
+      ],
       [{ url: 'ftp://x' }, /Input 'url' .*not an http/],
       [{ url: `${health.url}/health`, 'expect-status': '2000' }, /Input 'expect-status' .*200-299/],
       [{ url: `${health.url}/health`, successes: '0' }, /Input 'successes' .*from 1 to 100/],
       [{ url: `${health.url}/health`, 'open-issue': 'yes' }, /Input 'open-issue' .*true or false/],
       [{ url: `${health.url}/health`, checks: '- url: /x\n  bogus: 1' }, /Input 'checks'.*bogus/],
-      [{ url: `${health.url}/health`, headers: 'no colon here' }, /Input 'headers' has an invalid value \(secret, not shown\)/],
+      [
+        { url: `${health.url}/health`, headers: 'no colon here' },
+        /Input 'headers' has an invalid value \(secret, not shown\)/
+      ],
       [{}, /Input 'url' is required/]
     ]
     const before = health.requests.length
@@ -209,11 +259,21 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
 
   it('never lets the token or a header value out of the log masks, the summary or the issue', async () => {
     const secretHeader = 'Bearer s3cr3t-header-value-xyz'
-    health.set('/echo', { kind: 'status', status: 503, body: { echoed: secretHeader, token: github.token } })
-    const run = await smoke({ url: `${health.url}/echo`, name: 'api', headers: `Authorization: ${secretHeader}\nX-Api-Key: key-987654321` })
+    health.set('/echo', {
+      kind: 'status',
+      status: 503,
+      body: { echoed: secretHeader, token: github.token }
+    })
+    const run = await smoke({
+      url: `${health.url}/echo`,
+      name: 'api',
+      headers: `Authorization: ${secretHeader}\nX-Api-Key: key-987654321`
+    })
     expect(health.requests.at(-1)?.headers.authorization).toBe(secretHeader)
     const lines = run.stdout.split('\n')
-    const masks = lines.filter(l => l.startsWith('::add-mask::')).map(l => l.slice('::add-mask::'.length))
+    const masks = lines
+      .filter(l => l.startsWith('::add-mask::'))
+      .map(l => l.slice('::add-mask::'.length))
     const logged = lines.filter(l => !l.startsWith('::add-mask::')).join('\n')
     for (const secret of [secretHeader, 's3cr3t-header-value-xyz', 'key-987654321', github.token]) {
       expect(masks.some(m => m.includes(secret))).toBe(true)
@@ -228,6 +288,63 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
     expect(github.issues[0].body).toContain('***')
   })
 
+  it('keeps a bare bearer token, a basic-auth password and a URL key out of every output', async () => {
+    const basic = Buffer.from('svc:pa55-w0rd-basic').toString('base64')
+    health.set('/leak', {
+      kind: 'status',
+      status: 401,
+      body: {
+        error: 'invalid token tok_abcdef123456',
+        user: 'svc:pa55-w0rd-basic',
+        q: 'k3y-in-query-777'
+      }
+    })
+    const checks = `- name: basic\n  url: ${health.url}/leak\n  headers:\n    Authorization: Basic ${basic}`
+    const run = await smoke({
+      url: `${health.url}/leak?api_key=k3y-in-query-777`,
+      checks,
+      name: 'api',
+      headers: 'Authorization: Bearer tok_abcdef123456'
+    })
+    expect(run.outputs.healthy).toBe('false')
+    const logged = run.stdout
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
+    const issue = github.issues[0]
+    for (const secret of ['tok_abcdef123456', 'pa55-w0rd-basic', 'k3y-in-query-777']) {
+      expect(logged).not.toContain(secret)
+      expect(run.summary).not.toContain(secret)
+      expect(run.outputs.report).not.toContain(secret)
+      expect(issue.body).not.toContain(secret)
+    }
+    expect(issue.body).toContain('Authentication errors')
+  })
+
+  it('never echoes a malformed header line, which may hold the credential', async () => {
+    const run = await smoke({ url: `${health.url}/health`, headers: 'X-Api-Key tok_zyx987654:x' })
+    expect(run.errors[0]).toContain("line 1 is not 'Name: value'")
+    expect(
+      run.stdout
+        .split('\n')
+        .filter(l => !l.startsWith('::add-mask::'))
+        .join('\n')
+    ).not.toContain('tok_zyx987654')
+    expect(run.summary).not.toContain('tok_zyx987654')
+  })
+
+  it('refuses a gate whose passing rounds cannot fit in the timeout', async () => {
+    const run = await smoke({
+      url: `${health.url}/health`,
+      successes: '3',
+      interval: '1s',
+      timeout: '1500ms'
+    })
+    expect(run.code).toBe(1)
+    expect(run.errors[0]).toMatch(/Input 'timeout' \(1.5s\) cannot fit 3 passing rounds 1s apart/)
+    expect(github.requests).toHaveLength(0)
+  })
+
   it('opens and closes nothing when the run is cancelled', async () => {
     health.set('/health', { kind: 'slow', delayMs: 1500, status: 503 })
     const run = await runAction(
@@ -237,5 +354,7 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
     )
     expect(run.code).not.toBe(0)
     expect(github.writes()).toBe(0)
+    expect(run.outputs.healthy).toBe('false')
+    expect(run.summary).toContain('⏹️ cancelled')
   })
 })

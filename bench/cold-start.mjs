@@ -7,7 +7,11 @@ import path from 'node:path'
 
 const N = Number(process.env.BENCH_RUNS ?? 15)
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-'))
-const env = { PATH: process.env.PATH, GITHUB_OUTPUT: path.join(dir, 'out'), GITHUB_STEP_SUMMARY: path.join(dir, 'sum') }
+const env = {
+  PATH: process.env.PATH,
+  GITHUB_OUTPUT: path.join(dir, 'out'),
+  GITHUB_STEP_SUMMARY: path.join(dir, 'sum')
+}
 writeFileSync(env.GITHUB_OUTPUT, '')
 writeFileSync(env.GITHUB_STEP_SUMMARY, '')
 
@@ -33,5 +37,7 @@ for (const name of readdirSync('dist').sort()) {
     .filter(f => f.endsWith('.js'))
     .reduce((s, f) => s + statSync(`dist/${name}/${f}`).size, 0)
   const ms = time([file])
-  console.log(`| ${name} | ${(size / 1024 / 1024).toFixed(2)} MB | ${ms.toFixed(0)} ms | +${(ms - floor).toFixed(0)} ms |`)
+  console.log(
+    `| ${name} | ${(size / 1024 / 1024).toFixed(2)} MB | ${ms.toFixed(0)} ms | +${(ms - floor).toFixed(0)} ms |`
+  )
 }

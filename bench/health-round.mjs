@@ -43,4 +43,6 @@ for (let i = 0; i < 5; i++) runs.push(await once())
 server.close()
 runs.sort((a, b) => a.ms - b.ms)
 const median = runs[2]
-console.log(`50 checks x 200 ms, one round, whole process: median ${(median.ms / 1000).toFixed(3)} s (min ${(runs[0].ms / 1000).toFixed(3)} s, max ${(runs[4].ms / 1000).toFixed(3)} s); healthy=${median.healthy}, exit ${median.code}; goal < 0.5 s; sequential peers: 10 s`)
+console.log(
+  `50 checks x 200 ms, one round, whole process: median ${(median.ms / 1000).toFixed(3)} s (min ${(runs[0].ms / 1000).toFixed(3)} s, max ${(runs[4].ms / 1000).toFixed(3)} s); healthy=${median.healthy}, exit ${median.code}; goal < 0.5 s; sequential peers: 10 s`
+)

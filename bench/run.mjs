@@ -14,13 +14,22 @@ for (const s of scripts) {
 }
 
 // Benchmarks that need the TypeScript fakes run through jest.
-const jestBenches = readdirSync('__tests__').filter(f => f.endsWith('.bench.test.ts'))
+const jestBenches = readdirSync('__tests__')
+  .filter(f => f.endsWith('.bench.test.ts'))
   .filter(f => only.length === 0 || only.some(o => f.includes(o)))
 if (jestBenches.length) {
   console.log(`\n## ${jestBenches.join(', ')}`)
   spawnSync(
     process.execPath,
-    ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--testPathIgnorePatterns', '/node_modules/', '--testMatch', '**/__tests__/*.bench.test.ts', ...jestBenches],
+    [
+      '--experimental-vm-modules',
+      'node_modules/jest/bin/jest.js',
+      '--testPathIgnorePatterns',
+      '/node_modules/',
+      '--testMatch',
+      '**/__tests__/*.bench.test.ts',
+      ...jestBenches
+    ],
     { stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } }
   )
 }

@@ -12,7 +12,10 @@ const actions = readdirSync('actions')
 
 const q = v => `'${String(v).replace(/'/g, "''")}'`
 const flat = v => String(v ?? '').replace(/\s*\n\s*/g, ' ')
-const cell = v => String(v ?? '').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ')
+const cell = v =>
+  String(v ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ')
 
 function rootYaml() {
   const inputs = new Map()
@@ -58,9 +61,12 @@ function tables() {
   return actions
     .map(({ name, spec }) => {
       const ins = Object.entries(spec.inputs ?? {}).map(
-        ([k, v]) => `| \`${k}\` | ${v.required ? 'yes' : 'no'} | ${v.default !== undefined ? `\`${cell(v.default)}\`` : ''} | ${cell(v.description)} |`
+        ([k, v]) =>
+          `| \`${k}\` | ${v.required ? 'yes' : 'no'} | ${v.default !== undefined ? `\`${cell(v.default)}\`` : ''} | ${cell(v.description)} |`
       )
-      const outs = Object.entries(spec.outputs ?? {}).map(([k, v]) => `| \`${k}\` | ${cell(v.description)} |`)
+      const outs = Object.entries(spec.outputs ?? {}).map(
+        ([k, v]) => `| \`${k}\` | ${cell(v.description)} |`
+      )
       return [
         `### ${name}`,
         '',
@@ -89,7 +95,8 @@ const newRoot = rootYaml()
 
 let stale = []
 if (readme !== newReadme) stale.push('README.md')
-if (readFileSync('action.yml', { encoding: 'utf8', flag: 'a+' }) !== newRoot) stale.push('action.yml')
+if (readFileSync('action.yml', { encoding: 'utf8', flag: 'a+' }) !== newRoot)
+  stale.push('action.yml')
 if (check) {
   if (stale.length) {
     console.error(`Out of date: ${stale.join(', ')}. Run npm run docs and commit the result.`)

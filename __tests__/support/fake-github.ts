@@ -38,7 +38,10 @@ export class FakeGitHub extends TestServer {
   token = 'ghs_faketoken1234567890'
   private seq = 1
 
-  constructor(readonly owner = 'acme', readonly repo = 'shop') {
+  constructor(
+    readonly owner = 'acme',
+    readonly repo = 'shop'
+  ) {
     super((req, res, body, url) => this.route(req, res, body, url))
   }
 
@@ -83,19 +86,26 @@ export class FakeGitHub extends TestServer {
 
   private route(req: http.IncomingMessage, res: http.ServerResponse, raw: string, url: URL): void {
     if (req.headers.authorization !== `Bearer ${this.token}`)
-      return sendJson(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' })
+      return sendJson(res, 401, {
+        message: 'Bad credentials',
+        documentation_url: 'https://docs.github.com/rest'
+      })
     const prefix = `/repos/${this.owner}/${this.repo}`
     if (!url.pathname.startsWith(prefix)) return sendJson(res, 404, { message: 'Not Found' })
     const p = url.pathname.slice(prefix.length)
     const method = req.method ?? 'GET'
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {}
     if (method !== 'GET' && this.denyWrites)
-      return sendJson(res, 403, { message: 'Resource not accessible by integration', status: '403' })
+      return sendJson(res, 403, {
+        message: 'Resource not accessible by integration',
+        status: '403'
+      })
     let m: RegExpMatchArray | null
 
     if (p === '/issues' && method === 'GET') return this.list(res, url)
     if (p === '/issues' && method === 'POST') {
-      if (typeof body.title !== 'string' || !body.title) return sendJson(res, 422, { message: 'Validation Failed' })
+      if (typeof body.title !== 'string' || !body.title)
+        return sendJson(res, 422, { message: 'Validation Failed' })
       const issue = this.seed({
         title: body.title,
         body: (body.body as string) ?? null,
@@ -115,7 +125,8 @@ export class FakeGitHub extends TestServer {
         if (body.state === 'closed' || body.state === 'open') {
           issue.state = body.state
           issue.closed_at = body.state === 'closed' ? new Date().toISOString() : null
-          issue.state_reason = body.state === 'closed' ? ((body.state_reason as string) ?? 'completed') : 'reopened'
+          issue.state_reason =
+            body.state === 'closed' ? ((body.state_reason as string) ?? 'completed') : 'reopened'
         }
         issue.updated_at = new Date().toISOString()
         return sendJson(res, 200, this.view(issue))
@@ -125,7 +136,11 @@ export class FakeGitHub extends TestServer {
       const issue = this.issues[Number(m[1]) - 1]
       if (!issue) return sendJson(res, 404, { message: 'Not Found' })
       if (method === 'POST') {
-        const comment = { id: this.seq++, body: String(body.body ?? ''), html_url: `${issue.html_url}#issuecomment-${this.seq}` }
+        const comment = {
+          id: this.seq++,
+          body: String(body.body ?? ''),
+          html_url: `${issue.html_url}#issuecomment-${this.seq}`
+        }
         issue.comments.push(comment)
         return sendJson(res, 201, comment)
       }
@@ -143,7 +158,12 @@ export class FakeGitHub extends TestServer {
       this.deployments.push(d)
       return sendJson(res, 201, { id: d.id, ref: d.ref, environment: d.environment, sha: d.ref })
     }
-    if (p === '/deployments' && method === 'GET') return sendJson(res, 200, this.deployments.map(d => ({ id: d.id, ref: d.ref, environment: d.environment })))
+    if (p === '/deployments' && method === 'GET')
+      return sendJson(
+        res,
+        200,
+        this.deployments.map(d => ({ id: d.id, ref: d.ref, environment: d.environment }))
+      )
     if ((m = p.match(/^\/deployments\/(\d+)\/statuses$/))) {
       const d = this.deployments.find(x => x.id === Number(m![1]))
       if (!d) return sendJson(res, 404, { message: 'Not Found' })
@@ -177,7 +197,12 @@ export class FakeGitHub extends TestServer {
     const links: string[] = []
     if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'))
     if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'))
-    sendJson(res, 200, items.map(i => this.view(i)), links.length ? { link: links.join(', ') } : {})
+    sendJson(
+      res,
+      200,
+      items.map(i => this.view(i)),
+      links.length ? { link: links.join(', ') } : {}
+    )
   }
 
   /** Writes (not GETs) made to the API, for "touched nothing" assertions. */

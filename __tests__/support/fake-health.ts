@@ -11,7 +11,12 @@ export type Behaviour =
   | { kind: 'malformed' }
   | { kind: 'hang' }
 
-export const HEALTHY_BODY = { status: 'ok', db: 'up', memory: { heapUsedPercent: 42 }, version: '1.4.2' }
+export const HEALTHY_BODY = {
+  status: 'ok',
+  db: 'up',
+  memory: { heapUsedPercent: 42 },
+  version: '1.4.2'
+}
 
 export class FakeHealth extends TestServer {
   private readonly behaviours = new Map<string, Behaviour>()
@@ -33,7 +38,9 @@ export class FakeHealth extends TestServer {
         case 'flap': {
           // Fails every `every`-th request (default: every other one).
           const failing = n % (b.every ?? 2) === 0
-          return failing ? sendJson(res, 503, { status: 'degraded' }) : sendJson(res, 200, HEALTHY_BODY)
+          return failing
+            ? sendJson(res, 503, { status: 'degraded' })
+            : sendJson(res, 200, HEALTHY_BODY)
         }
         case 'reset':
           req.socket.destroy()

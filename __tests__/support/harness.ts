@@ -116,17 +116,25 @@ export async function runAction(
   const token = options.token ?? ''
   for (const [input, spec] of Object.entries(action.inputs ?? {})) {
     if (spec.default !== undefined)
-      env[`INPUT_${input.replace(/ /g, '_').toUpperCase()}`] = evaluateDefault(String(spec.default), token)
+      env[`INPUT_${input.replace(/ /g, '_').toUpperCase()}`] = evaluateDefault(
+        String(spec.default),
+        token
+      )
   }
-  for (const [input, value] of Object.entries(inputs)) env[`INPUT_${input.replace(/ /g, '_').toUpperCase()}`] = value
+  for (const [input, value] of Object.entries(inputs))
+    env[`INPUT_${input.replace(/ /g, '_').toUpperCase()}`] = value
 
   const started = Date.now()
-  const child = spawn(options.node ?? process.execPath, [main], { env, cwd: options.env?.GITHUB_WORKSPACE ?? dir })
+  const child = spawn(options.node ?? process.execPath, [main], {
+    env,
+    cwd: options.env?.GITHUB_WORKSPACE ?? dir
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', d => (stdout += d))
   child.stderr.on('data', d => (stderr += d))
-  if (options.cancelAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), options.cancelAfterMs)
+  if (options.cancelAfterMs !== undefined)
+    setTimeout(() => child.kill('SIGINT'), options.cancelAfterMs)
   const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)))
   const result: ActionRun = {
     code,

@@ -9,7 +9,12 @@ export interface Recorded {
   body: string
 }
 
-export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string, url: URL) => void | Promise<void>
+export type Handler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+  url: URL
+) => void | Promise<void>
 
 /** A real HTTP server on 127.0.0.1 with a random port, recording every request. */
 export class TestServer {
@@ -26,7 +31,13 @@ export class TestServer {
       req.on('data', c => (body += c))
       req.on('end', () => {
         const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-        this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body })
+        this.requests.push({
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers: req.headers,
+          body
+        })
         Promise.resolve(this.handler(req, res, body, url)).catch(err => {
           res.statusCode = 500
           res.end(String(err))
@@ -48,7 +59,12 @@ export class TestServer {
   }
 }
 
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {}
+): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
   res.end(body === undefined ? '' : JSON.stringify(body))
 }

@@ -349,6 +349,101 @@ async function exec(client: pg.Client, sql: string): Promise<void> {
   await client.query(query)
 }
 
+/** `RESET ALL` plus the file's statement_timeout (session level, as the CLI leaves it). */
+function resetSql(client: pg.Client, opts: ApplyOptions): string {
+  return opts.statementTimeoutMs === undefined
+    ? 'RESET ALL'
+    : `RESET ALL; SET statement_timeout = ${client.escapeLiteral(`${opts.statementTimeoutMs}ms`)}`
+}
+
+/** The history INSERT with its values as literals, for one simple-protocol round trip with COMMIT. */
+function insertHistorySql(client: pg.Client, m: LoadedMigration): string {
+  const statements =
+    m.statements.length === 0
+      ? "'{}'::text[]"
+      : `ARRAY[${m.statements.map(s => client.escapeLiteral(s)).join(', ')}]::text[]`
+  return (
+    'INSERT INTO supabase_migrations.schema_migrations(version, name, statements) ' +
+    `VALUES(${client.escapeLiteral(m.version)}, ${client.escapeLiteral(m.name)}, ${statements})`
+  )
+}
+
+interface Applied {
+  result: FileResult
+  /** Committed with synchronous_commit = off: durable only once a later commit flushes WAL. */
+  async: boolean
+  /** Committed with the session's synchronous_commit forced back to its default. */
+  durable: boolean
+}
+
+/**
+ * The common case, a transactional file without standalone statements, in
+ * n + 2 round trips: `RESET ALL; COMMIT; BEGIN [; SET LOCAL ...]` (the reset
+ * commits before BEGIN so the file's transaction starts with the reset
+ * defaults, e.g. default_transaction_isolation), each statement on its own
+ * (extended protocol, like the CLI), then `INSERT history; COMMIT`.
+ */
+async function applyAtomic(
+  client: pg.Client,
+  m: LoadedMigration,
+  opts: ApplyOptions & { asyncCommit: boolean }
+): Promise<void> {
+  const begin = opts.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN'
+  try {
+    await client.query(`${resetSql(client, opts)}; COMMIT; ${begin}`)
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+  let current: number | 'history' | 'commit' = 0
+  try {
+    for (const [i, sql] of m.statements.entries()) {
+      current = i
+      await exec(client, sql)
+    }
+    current = 'history'
+    // The last file commits with synchronous_commit back at the session
+    // default, even if the file turned it off: that flush covers every
+    // earlier asynchronous commit too.
+    const durable = opts.asyncCommit ? '' : '; SET LOCAL synchronous_commit TO DEFAULT'
+    await client.query(`${insertHistorySql(client, m)}${durable}; COMMIT`)
+  } catch (error) {
+    // INSERT failed: the transaction is aborted ('E'); COMMIT failed: it is gone ('I').
+    if (current === 'history' && client.getTransactionStatus() === 'I') current = 'commit'
+    else await client.query('ROLLBACK').catch(() => undefined)
+    throw migrationError(m, current, error, 0)
+  }
+}
+
+async function applyOne(
+  client: pg.Client,
+  m: LoadedMigration,
+  opts: ApplyOptions & { asyncCommit: boolean }
+): Promise<Applied> {
+  const started = Date.now()
+  const plan = planFile(m)
+  const result = (): FileResult => ({
+    version: m.version,
+    file: m.file,
+    statements: m.statements.length,
+    mode: plan.mode,
+    atomic: plan.atomic,
+    durationMs: Date.now() - started
+  })
+  // A session left inside a transaction (a sequential file without COMMIT)
+  // takes the general path, which does not commit it on the file's behalf.
+  if (
+    plan.mode === 'transactional' &&
+    plan.standalone.length === 0 &&
+    client.getTransactionStatus() === 'I'
+  ) {
+    await applyAtomic(client, m, opts)
+    return { result: result(), async: opts.asyncCommit, durable: !opts.asyncCommit }
+  }
+  await applyGeneral(client, m, plan, opts)
+  return { result: result(), async: false, durable: false }
+}
+
 /**
  * Applies one file and records it, the history row last:
  * - transactional: one transaction; a statement that cannot run in a
@@ -362,14 +457,16 @@ export async function applyFile(
   m: LoadedMigration,
   opts: ApplyOptions
 ): Promise<FileResult> {
-  const started = Date.now()
-  const plan = planFile(m)
-  await client.query('RESET ALL')
-  if (opts.statementTimeoutMs !== undefined) {
-    await client.query("SELECT set_config('statement_timeout', $1, false)", [
-      `${opts.statementTimeoutMs}ms`
-    ])
-  }
+  return (await applyOne(client, m, { ...opts, asyncCommit: false })).result
+}
+
+async function applyGeneral(
+  client: pg.Client,
+  m: LoadedMigration,
+  plan: ReturnType<typeof planFile>,
+  opts: ApplyOptions
+): Promise<void> {
+  await client.query(resetSql(client, opts))
   const standalone = new Set(plan.standalone)
   let inTransaction = false
   let committed = 0
@@ -415,17 +512,43 @@ export async function applyFile(
     // In sequential mode the file's own COMMITs decide; we cannot tell what stayed.
     throw migrationError(m, current, error, plan.mode === 'sequential' ? 0 : committed)
   }
-  return {
-    version: m.version,
-    file: m.file,
-    statements: m.statements.length,
-    mode: plan.mode,
-    atomic: plan.atomic,
-    durationMs: Date.now() - started
+}
+
+/**
+ * Flushes WAL up to now with one synchronous write: a no-op UPDATE of a
+ * history row committed with the session's default synchronous_commit.
+ */
+async function flushWal(client: pg.Client, version: string, log: Logger): Promise<void> {
+  try {
+    await client.query('RESET ALL')
+    await client.query(
+      'UPDATE supabase_migrations.schema_migrations SET name = name WHERE version = $1',
+      [version]
+    )
+  } catch (error) {
+    log.warning(
+      redact(
+        `Could not force a WAL flush after applying migrations (${dbError(error).message}); ` +
+          'they are committed and the server flushes them within moments.'
+      )
+    )
   }
 }
 
-/** Applies files in order and stops at the first failure (which is thrown). */
+/**
+ * Applies files in order and stops at the first failure (which is thrown).
+ *
+ * Durability: every file but the last commits with `SET LOCAL
+ * synchronous_commit = off`, so its COMMIT does not wait for a WAL flush
+ * (and, with synchronous replication, for the standby). Consistency is
+ * unaffected: a file and its history row still commit or roll back together,
+ * and the server keeps commit order. The last file commits synchronously,
+ * which flushes WAL (and waits for standbys) up to its commit record, so
+ * all earlier commits are durable then too. On failure (or when the last
+ * file took the general path) one synchronous no-op write to the history
+ * table does the same flush before the error is reported. Either way,
+ * everything reported as applied is durable when this returns or throws.
+ */
 export async function applyMigrations(
   client: pg.Client,
   files: readonly LoadedMigration[],
@@ -434,11 +557,19 @@ export async function applyMigrations(
   if (files.length === 0) return []
   await ensureHistoryTable(client)
   const results: FileResult[] = []
-  for (const m of files) {
-    opts.log.info(`Applying migration ${m.file}...`)
-    const r = await applyFile(client, m, opts)
-    results.push(r)
-    opts.onApplied?.(r)
+  // Newest version committed asynchronously and not yet covered by a flush.
+  let unflushed: string | undefined
+  try {
+    for (const [i, m] of files.entries()) {
+      opts.log.info(`Applying migration ${m.file}...`)
+      const applied = await applyOne(client, m, { ...opts, asyncCommit: i < files.length - 1 })
+      if (applied.async) unflushed = m.version
+      else if (applied.durable) unflushed = undefined
+      results.push(applied.result)
+      opts.onApplied?.(applied.result)
+    }
+  } finally {
+    if (unflushed !== undefined) await flushWal(client, unflushed, opts.log)
   }
   await client.query('RESET ALL')
   return results

@@ -19,7 +19,9 @@ import type { SeedFile } from './apply.js'
 import type { DestructivePolicy } from './engine.js'
 
 export const spec = {
-  'database-url': secret(required('a Postgres connection URL (postgres://user:password@host:port/database)')),
+  'database-url': secret(
+    required('a Postgres connection URL (postgres://user:password@host:port/database)')
+  ),
   'migrations-dir': field(text('supabase/migrations')),
   'dry-run': field(bool(false)),
   'include-all': field(bool(false)),
@@ -54,7 +56,9 @@ export function getInputs(workspace: string, read?: (name: string) => string): M
     // Registers the password (raw and decoded) as a secret before anything else.
     checkTarget(parseDatabaseUrl(databaseUrl))
   } catch (error) {
-    throw new ConfigurationError(`Input 'database-url' (secret, not shown) is not usable: ${(error as Error).message}`)
+    throw new ConfigurationError(
+      `Input 'database-url' (secret, not shown) is not usable: ${(error as Error).message}`
+    )
   }
   const dirInput = v['migrations-dir'] as string
   const migrationsDir = path.resolve(workspace, dirInput)

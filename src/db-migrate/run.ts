@@ -57,11 +57,16 @@ export async function run(): Promise<void> {
     }
 
     if (inputs.dryRun)
-      return { ok: true, verdict: `📝 dry run: ${m.pending.length} migration(s) would be applied; nothing was written` }
+      return {
+        ok: true,
+        verdict: `📝 dry run: ${m.pending.length} migration(s) would be applied; nothing was written`
+      }
 
     const applied = `${m.applied.length} migration(s) applied, now at ${m.currentVersion || 'no version'}`
     if (inputs.health) {
-      const gate = await core.group('Health gate', () => runHealthGate({ ...inputs.health!, log: logger.info }))
+      const gate = await core.group('Health gate', () =>
+        runHealthGate({ ...inputs.health!, log: logger.info })
+      )
       state.summary.section('Health after migrating', evidenceMarkdown(gate))
       if (!gate.healthy) {
         const severity = forEnvironment('sev1', inputs.environment)
@@ -83,10 +88,16 @@ export async function run(): Promise<void> {
           logger
         )
         recordIncident(state, outcome)
-        return { ok: false, verdict: `❌ ${applied}, but the API is unhealthy (${severity.toUpperCase()}): ${causeLine(gate.results)}` }
+        return {
+          ok: false,
+          verdict: `❌ ${applied}, but the API is unhealthy (${severity.toUpperCase()}): ${causeLine(gate.results)}`
+        }
       }
     }
-    recordIncident(state, await resolveIncident(createGitHub(inputs.githubToken), settings, getContext(), logger))
+    recordIncident(
+      state,
+      await resolveIncident(createGitHub(inputs.githubToken), settings, getContext(), logger)
+    )
     return { ok: true, verdict: `✅ ${applied}` }
   })
 }
@@ -142,7 +153,13 @@ function appliedTable(m: MigrateState): string {
   if (m.applied.length === 0) return '_No migration was applied._'
   return table(
     ['Version', 'File', 'Statements', 'Atomic', 'Time'],
-    m.applied.map(a => [a.version, a.file, a.statements, a.atomic ? 'yes' : '**no**', `${a.durationMs} ms`])
+    m.applied.map(a => [
+      a.version,
+      a.file,
+      a.statements,
+      a.atomic ? 'yes' : '**no**',
+      `${a.durationMs} ms`
+    ])
   )
 }
 
@@ -163,7 +180,9 @@ function planMarkdown(inputs: MigrateInputs, m: MigrateState): string {
             p.version,
             p.file,
             p.statements,
-            p.atomic ? 'yes' : `**no** (${p.mode === 'transactional' ? 'statements that cannot run in a transaction run on their own' : p.mode})`,
+            p.atomic
+              ? 'yes'
+              : `**no** (${p.mode === 'transactional' ? 'statements that cannot run in a transaction run on their own' : p.mode})`,
             inputs.dryRun ? 'planned' : applied.has(p.version) ? '✅ applied' : 'not applied'
           ])
         )
@@ -171,10 +190,15 @@ function planMarkdown(inputs: MigrateInputs, m: MigrateState): string {
   if (m.destructive.length)
     parts.push(
       `### Destructive changes (destructive: ${inputs.destructive})\n\n` +
-        table(['File', 'Statement', 'Change', 'SQL'], m.destructive.map(d => [d.file, d.statement, d.kind, d.text.slice(0, 120)]))
+        table(
+          ['File', 'Statement', 'Change', 'SQL'],
+          m.destructive.map(d => [d.file, d.statement, d.kind, d.text.slice(0, 120)])
+        )
     )
   if (m.drift.length) parts.push(`### Drift\n\n${m.drift.map(d => `- ${d.message}`).join('\n')}`)
   if (m.seeds.length)
-    parts.push(`### Seeds\n\n${m.seeds.map(s => `- \`${s.path}\`${s.dirty ? ' (changed: hash updated only, as the CLI does)' : ''}`).join('\n')}`)
+    parts.push(
+      `### Seeds\n\n${m.seeds.map(s => `- \`${s.path}\`${s.dirty ? ' (changed: hash updated only, as the CLI does)' : ''}`).join('\n')}`
+    )
   return parts.join('\n\n')
 }

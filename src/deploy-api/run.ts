@@ -10,11 +10,7 @@ import {
   runHealthGate,
   type GateResult
 } from '../lib/health.js'
-import {
-  reportFailure,
-  resolveIncident,
-  type IncidentSettings
-} from '../lib/incident.js'
+import { reportFailure, resolveIncident, type IncidentSettings } from '../lib/incident.js'
 import { formatDuration } from '../lib/inputs.js'
 import { RenderClient, type Deploy, type Service } from '../lib/render.js'
 import { forEnvironment, type Severity } from '../lib/severity.js'
@@ -141,7 +137,10 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
       serviceUrl(service)
     )
     outputs.set('healthy', true)
-    recordIncident(state, await resolveIncident(github(run), incidentSettings(run), run.ctx, logger))
+    recordIncident(
+      state,
+      await resolveIncident(github(run), incidentSettings(run), run.ctx, logger)
+    )
     return {
       ok: true,
       verdict: `✅ deploy ${deploy.id} is live (no health-url or health-checks: gate skipped)`
@@ -154,7 +153,10 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
   // 7. Healthy: success, close the incident.
   if (gate.healthy) {
     await record.finish('success', `Deploy ${deploy.id} is live and healthy`, serviceUrl(service))
-    recordIncident(state, await resolveIncident(github(run), incidentSettings(run), run.ctx, logger))
+    recordIncident(
+      state,
+      await resolveIncident(github(run), incidentSettings(run), run.ctx, logger)
+    )
     return {
       ok: true,
       verdict: `✅ deploy ${deploy.id} is live and healthy (${gate.results.length} check(s))`

@@ -110,7 +110,12 @@ export async function waitForDeploy(o: WaitOptions): Promise<WaitResult> {
     await sleep(Math.min(interval, left))
     polls++
     try {
-      deploy = await o.client.getDeploy(o.serviceId, deploy.id)
+      // The HTTP client runs on the wall clock: give it the deadline in wall time.
+      deploy = await o.client.getDeploy(
+        o.serviceId,
+        deploy.id,
+        Date.now() + Math.max(1, deadline - now())
+      )
     } catch (error) {
       // The client already waited out Retry-After: keep the interval, try again.
       if (!isTransient(error)) throw error

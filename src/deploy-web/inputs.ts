@@ -10,4 +10,9 @@ export const spec = {
   ...commonFields()
 }
 
-export const OUTPUTS = { 'deployment-url': '', healthy: 'false', 'issue-number': '', 'issue-url': '' }
+export const OUTPUTS = {
+  'deployment-url': '',
+  healthy: 'false',
+  'issue-number': '',
+  'issue-url': ''
+}

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { ConfigurationError, errorMessage } from './errors.js'
 import { closeConnections } from './http.js'
-import { markCancelled, type IncidentOutcome, type Logger } from './incident.js'
+import { isCancelled, markCancelled, type IncidentOutcome, type Logger } from './incident.js'
 import { redact } from './redact.js'
 import { Summary } from './summary.js'
 
@@ -44,6 +44,20 @@ export async function runAction<K extends string>(
   defaults: Record<K, string>,
   body: (state: RunState<K>) => Promise<{ ok: boolean; verdict: string }>
 ): Promise<void> {
+  const state: RunState<K> = {
+    outputs: new Outputs(defaults),
+    summary: new Summary(`Shipgate ${name}`),
+    notes: []
+  }
+  let written = false
+  const finish = async (verdict: string): Promise<void> => {
+    if (written) return
+    written = true
+    state.outputs.flush()
+    for (const note of state.notes) state.summary.add(`> [!WARNING]\n> ${note}`)
+    await state.summary.write(verdict)
+    await closeConnections()
+  }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       markCancelled()
@@ -51,14 +65,9 @@ export async function runAction<K extends string>(
         `${name}: received ${signal}, the run was cancelled; no incident is opened or closed`
       )
       process.exitCode = 1
-      // Give in-flight work a moment to notice, then stop as the runner asked.
-      setTimeout(() => process.exit(1), 1500)
+      // Give in-flight work a moment to finish, then write what is known and stop.
+      setTimeout(() => void finish(`⏹️ cancelled (${signal})`).finally(() => process.exit(1)), 1500)
     })
-  }
-  const state: RunState<K> = {
-    outputs: new Outputs(defaults),
-    summary: new Summary(`Shipgate ${name}`),
-    notes: []
   }
   let verdict = ''
   try {
@@ -71,10 +80,7 @@ export async function runAction<K extends string>(
     verdict = `❌ ${kind}: ${message}`
     core.setFailed(`${name}: ${message}`)
   } finally {
-    state.outputs.flush()
-    for (const note of state.notes) state.summary.add(`> [!WARNING]\n> ${note}`)
-    await state.summary.write(verdict)
-    await closeConnections()
+    await finish(isCancelled() ? `⏹️ cancelled; ${verdict}` : verdict)
   }
 }
 

@@ -76,6 +76,9 @@ export class GitHub {
       )
       issues.push(...(data ?? []).filter(i => !i.pull_request))
       next = nextLink(res.headers['link'])
+      // Follow pagination only on the API's own origin: the token goes with it.
+      if (next && new URL(next, this.o.apiUrl).origin !== new URL(this.o.apiUrl).origin)
+        next = undefined
     }
     return issues
   }
@@ -149,11 +152,16 @@ export function nextLink(link: string | undefined): string | undefined {
 export function explainGitHubError(error: unknown, permission: string): string {
   if (error instanceof HttpError) {
     if (error.status === 401) return 'the GitHub token was rejected (401): check github-token'
+    if ((error.status === 403 || error.status === 429) && /rate limit/i.test(error.body))
+      return `GitHub rate limit reached (${error.status}); try again later`
     if (error.status === 403 || error.status === 404) {
-      const issues = permission.startsWith('issues') ? ', and the repository must have issues enabled' : ''
+      const issues = permission.startsWith('issues')
+        ? ', and the repository must have issues enabled'
+        : ''
       return `GitHub refused (${error.status}): the token needs \`permissions: ${permission}\` in the workflow${issues}`
     }
-    if (error.status === 410) return 'GitHub answered 410: this feature is disabled in the repository'
+    if (error.status === 410)
+      return 'GitHub answered 410: this feature is disabled in the repository'
     return error.message
   }
   return error instanceof Error ? redact(error.message) : String(error)

@@ -4,6 +4,7 @@ import { HttpClient, NetworkError, type ErrorKind } from './http.js'
 import {
   duration,
   field,
+  formatDuration,
   headerLines,
   integer,
   parseDuration,
@@ -11,9 +12,9 @@ import {
   type Field
 } from './inputs.js'
 import { ConfigurationError } from './errors.js'
-import { addSecret, redact } from './redact.js'
+import { addHeaderSecret, addUrlSecrets, redact } from './redact.js'
 import type { RunbookKey } from './runbook.js'
-import { SEVERITIES, worst, type Severity } from './severity.js'
+import { leastSevere, SEVERITIES, worst, type Severity } from './severity.js'
 import { checksTable } from './summary.js'
 
 // ---------- status sets ----------
@@ -187,8 +188,10 @@ export function checksYaml() {
       })
       return z.NEVER
     }
-    for (const c of parsed.data)
-      for (const v of Object.values(c.headers ?? {})) addSecret(String(v))
+    for (const c of parsed.data) {
+      for (const v of Object.values(c.headers ?? {})) addHeaderSecret(String(v))
+      addUrlSecrets(c.url)
+    }
     return parsed.data
   })
 }
@@ -353,7 +356,7 @@ export async function runCheck(
       latencyMs: res.latencyMs,
       reasons,
       slowOnly,
-      severity: ok ? undefined : slowOnly ? 'sev2' : spec.severity,
+      severity: ok ? undefined : slowOnly ? leastSevere('sev2', spec.severity) : spec.severity,
       excerpt: ok ? undefined : excerptOf(res.body)
     }
   } catch (error) {
@@ -451,7 +454,8 @@ export async function runHealthGate(o: GateOptions): Promise<GateResult> {
   return {
     healthy,
     results,
-    severity: healthy ? undefined : (worst(failing.map(r => r.severity)) ?? 'sev1'),
+    // Never failed, yet too few passing rounds before the deadline: degraded, not down.
+    severity: healthy ? undefined : (worst(failing.map(r => r.severity)) ?? 'sev2'),
     failed: healthy ? [] : failing.map(r => r.name),
     rounds,
     passedRounds,
@@ -500,7 +504,7 @@ export function statusSet(def: string) {
 /** Header values are secrets: mask each one as soon as it is parsed. */
 export function secretHeaders() {
   return headerLines().transform(h => {
-    for (const v of Object.values(h)) addSecret(v)
+    for (const v of Object.values(h)) addHeaderSecret(v)
     return h
   })
 }
@@ -512,13 +516,18 @@ export function secretHeaders() {
  */
 export function healthFields(prefix: '' | 'health-', d: HealthDefaults) {
   return {
-    [`${prefix}url`]: field(urlList()),
+    [`${prefix}url`]: field(
+      urlList().transform(urls => {
+        for (const u of urls) addUrlSecrets(u)
+        return urls
+      })
+    ),
     [`${prefix}checks`]: field(checksYaml()),
     [`${prefix}expect-status`]: field(statusSet(d.expectStatus ?? '200-299')),
     'max-latency': field(duration(d.maxLatency ?? '2s', { min: 1 })),
     [`${prefix}request-timeout`]: field(duration(d.requestTimeout ?? '10s', { min: 100 })),
     [`${prefix}timeout`]: field(duration(d.timeout, { min: 100 })),
-    [`${prefix}interval`]: field(duration(d.interval)),
+    [`${prefix}interval`]: field(duration(d.interval, { min: 50 })),
     [`${prefix}successes`]: field(integer(d.successes, 1, 100)),
     [`${prefix}headers`]: { schema: secretHeaders(), secret: true } as Field<Record<string, string>>
   } as Record<string, Field<unknown>>
@@ -552,6 +561,13 @@ export function healthConfig(
       `Input '${prefix}checks' has an invalid check: ${(e as Error).message}`
     )
   }
+  const timeoutMs = v[`${prefix}timeout`] as number
+  const intervalMs = v[`${prefix}interval`] as number
+  const successes = v[`${prefix}successes`] as number
+  if ((successes - 1) * intervalMs >= timeoutMs)
+    throw new ConfigurationError(
+      `Input '${prefix}timeout' (${formatDuration(timeoutMs)}) cannot fit ${successes} passing rounds ${formatDuration(intervalMs)} apart: raise it above (${prefix}successes - 1) x ${prefix}interval`
+    )
   return {
     checks: specs,
     requestTimeoutMs: v[`${prefix}request-timeout`] as number,
@@ -581,7 +597,7 @@ export function runbookFor(results: CheckResult[]): RunbookKey[] {
 export function causeLine(results: CheckResult[]): string {
   const failing = results.filter(r => !r.ok)
   const first = failing.find(r => !r.slowOnly) ?? failing[0]
-  if (!first) return 'unhealthy'
+  if (!first) return 'not confirmed healthy: too few consecutive passing rounds before the deadline'
   const more = failing.length > 1 ? ` (+${failing.length - 1} more)` : ''
   return `${first.name}: ${first.reasons[0]}${more}`
 }

@@ -40,6 +40,8 @@ export interface RequestOptions {
   retryRateLimited?: boolean
   /** Read at most this many bytes of the body (the rest is discarded). */
   maxBodyBytes?: number
+  /** Epoch ms: no attempt runs past it and no retry waits beyond it. */
+  deadline?: number
 }
 
 export interface HttpClientOptions {
@@ -161,11 +163,17 @@ export class HttpClient {
           parseRetryAfter(response.headers['retry-after']) ??
           (rateLimited ? rateLimitReset(response.headers) : undefined)
         if (after !== undefined && after > this.o.maxRetryAfterMs) return response
+        // A POST is retried only when the server said when (Retry-After or Ratelimit-Reset).
+        if (!idempotent && after === undefined) return response
         delay =
           after !== undefined ? after + Math.round(this.o.random() * 250) : this.backoff(attempt)
         reason = `HTTP ${response.status}`
       } else {
         return response as HttpResponse
+      }
+      if (options.deadline !== undefined && Date.now() + delay >= options.deadline) {
+        if (response) return response
+        throw failure
       }
       this.o.onRetry?.({ attempt, delayMs: delay, reason, url })
       await this.o.sleep(delay)
@@ -178,7 +186,8 @@ export class HttpClient {
     options: RequestOptions,
     attempt: number
   ): Promise<HttpResponse> {
-    const timeoutMs = options.timeoutMs ?? this.o.timeoutMs
+    const left = options.deadline !== undefined ? options.deadline - Date.now() : Infinity
+    const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? this.o.timeoutMs, left))
     const signal = AbortSignal.timeout(timeoutMs)
     const started = performance.now()
     try {

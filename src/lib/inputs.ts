@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { z } from 'zod'
 import { ConfigurationError } from './errors.js'
-import { addSecret } from './redact.js'
+import { addSecret, redact } from './redact.js'
 
 /** One declared input: how to parse its raw string, and whether it is a secret. */
 export interface Field<T> {
@@ -42,7 +42,7 @@ export function readInputs<S extends Record<string, Field<unknown>>>(
       throw new ConfigurationError(`Input '${name}' has an invalid value ${shown}: ${reason}`)
     }
     out[name] = result.data
-    if (!f.secret) core.debug(`input ${name} = ${JSON.stringify(result.data)}`)
+    if (!f.secret) core.debug(redact(`input ${name} = ${JSON.stringify(result.data)}`))
   }
   return out as Parsed<S>
 }
@@ -63,6 +63,7 @@ export function parseDuration(text: string): number | undefined {
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`
+  if (ms < 10_000 && ms % 1000 !== 0) return `${Math.round(ms / 100) / 10}s`
   const s = Math.round(ms / 1000)
   if (s < 60) return `${s}s`
   const m = Math.floor(s / 60)
@@ -199,13 +200,12 @@ export function urlList() {
 /** Multi-line `Name: value` headers. Values are registered as secrets by the caller's field. */
 export function parseHeaders(raw: string): Record<string, string> | string {
   const headers: Record<string, string> = {}
-  for (const line of raw.split(/\r?\n/)) {
+  for (const [n, line] of raw.split(/\r?\n/).entries()) {
     if (!line.trim()) continue
     const i = line.indexOf(':')
     const name = i > 0 ? line.slice(0, i).trim() : ''
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-      return `a line is not 'Name: value' (header name ${JSON.stringify(name)} is not valid)`
-    }
+    // Never echo the line: it may hold the credential.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `line ${n + 1} is not 'Name: value'`
     headers[name.toLowerCase()] = line.slice(i + 1).trim()
   }
   return headers

@@ -7,7 +7,11 @@ import { readInputs, type Field } from './inputs.js'
  * secrets are masked and mistakes reported) and then fails plainly. It never
  * pretends to deploy, roll back or back up anything.
  */
-export async function runPending(name: string, spec: Record<string, Field<unknown>>, outputs: Record<string, string>): Promise<void> {
+export async function runPending(
+  name: string,
+  spec: Record<string, Field<unknown>>,
+  outputs: Record<string, string>
+): Promise<void> {
   await runAction(name, outputs, async () => {
     readInputs(spec)
     throw new ConfigurationError(

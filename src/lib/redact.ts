@@ -26,6 +26,34 @@ export function addSecret(value: string | undefined): void {
   }
 }
 
+/**
+ * A header value is a secret, and so is the credential inside it: `Bearer <token>`
+ * echoed back without its scheme word, or the user:password of Basic auth.
+ */
+export function addHeaderSecret(value: string): void {
+  addSecret(value)
+  const m = value.match(/^(Bearer|Basic|Token|Bot|Digest|ApiKey)\s+(.+)$/i)
+  if (!m) return
+  addSecret(m[2])
+  if (/^basic$/i.test(m[1])) {
+    const decoded = Buffer.from(m[2], 'base64').toString('utf8')
+    addSecret(decoded)
+    addSecret(decoded.split(':').slice(1).join(':'))
+  }
+}
+
+/** Secrets carried in a URL: the userinfo password and credential-like query values. */
+export function addUrlSecrets(url: string): void {
+  try {
+    const u = new URL(url)
+    if (u.password) addSecret(decodeURIComponent(u.password))
+    for (const [k, v] of u.searchParams)
+      if (/key|token|secret|sig|pass|auth|code/i.test(k)) addSecret(v)
+  } catch {
+    // not a URL: nothing to register
+  }
+}
+
 export function redact(text: string): string {
   let out = text
   // Longest first, so a secret that contains another is replaced whole.

@@ -183,11 +183,12 @@ export class RenderClient {
     return (await this.listDeploys(serviceId, { status: ['live'], limit: 1 }))[0]?.deploy
   }
 
-  async getDeploy(serviceId: string, deployId: string): Promise<Deploy> {
-    return this.json<Deploy>('GET', `/services/${enc(serviceId)}/deploys/${enc(deployId)}`, {
-      serviceId,
-      deployId
-    })
+  /** `deadline` (epoch ms) bounds the call and its retries, so a wait never overruns. */
+  async getDeploy(serviceId: string, deployId: string, deadline?: number): Promise<Deploy> {
+    const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}`
+    return this.parse<Deploy>(
+      await this.send('GET', path, { serviceId, deployId }, undefined, deadline)
+    )
   }
 
   /**
@@ -306,7 +307,8 @@ export class RenderClient {
     method: string,
     path: string,
     ids: Ids,
-    body?: unknown
+    body?: unknown,
+    deadline?: number
   ): Promise<HttpResponse> {
     const post = method !== 'GET'
     let res: HttpResponse
@@ -319,6 +321,7 @@ export class RenderClient {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {})
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
+        deadline,
         ...(post ? { retryRateLimited: true, timeoutMs: 30_000 } : {})
       })
     } catch (error) {

@@ -11,6 +11,11 @@ export function worst(levels: Array<Severity | undefined>): Severity | undefined
 }
 
 /** Environments other than production drop one level, never below sev4. */
+/** The less severe of two levels. */
+export function leastSevere(a: Severity, b: Severity): Severity {
+  return rank(a) >= rank(b) ? a : b
+}
+
 export function forEnvironment(level: Severity, environment: string): Severity {
   if (environment === 'production') return level
   return SEVERITIES[Math.min(rank(level) + 1, SEVERITIES.length - 1)]
