@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds dist/ and fails on any difference from what is committed, new files included.
 set -euo pipefail
+git rev-parse --git-dir >/dev/null || { echo "check-dist needs a git checkout" >&2; exit 1; }
 if [ -n "$(git status --porcelain -- dist)" ]; then
   echo "dist/ has uncommitted changes before the build:" >&2
   git status --porcelain -- dist >&2
