@@ -130,6 +130,58 @@ describe('applying migrations', () => {
     expect(state.currentVersion).toBe('20240101000000')
   })
 
+  it('names the first failing statement when later ones are already sent, and stays durable-consistent', async () => {
+    await project({
+      '20240101000000_ok.sql': 'create table ok (id int);\ninsert into ok values (1);',
+      '20240102000000_ro.sql': 'set default_transaction_read_only = on;',
+      '20240103000000_bad.sql':
+        'create table half (id int);\ninsert into missing values (1);\nselec garbage;\ninsert into ok values (2);',
+      '20240104000000_later.sql': 'create table later (id int);'
+    })
+    const state = newState()
+    const error = await migrate(opts(), state).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MigrationError)
+    expect(error).toMatchObject({
+      file: '20240103000000_bad.sql',
+      statement: 2,
+      statementCount: 4,
+      sqlState: '42P01',
+      committed: 0
+    })
+    // RESET ALL before the file: the previous file's read-only default did not apply to it.
+    expect((error as Error).message).not.toContain('read-only')
+    expect(await tables(db.url)).toEqual(['public.ok', 'supabase_migrations.schema_migrations'])
+    expect(await query(db.url, 'select id from ok order by id')).toEqual([{ id: 1 }])
+    expect((await historyRows(db.url)).map(r => r.version)).toEqual([
+      '20240101000000',
+      '20240102000000'
+    ])
+    expect(state.applied.map(r => r.version)).toEqual(['20240101000000', '20240102000000'])
+    expect(log.warnings).toEqual([])
+  })
+
+  it('records statements with quotes, backslashes and dollar quotes exactly', async () => {
+    const sql =
+      "create table q (v text);\ninsert into q values ('it''s \\ back' || E'\\n' || $x$ $y$ ' \" $x$);\n" +
+      "comment on table q is 'ünïcödé ✓';"
+    await project({ "20240101000000_it's \\odd.sql": sql, '20240102000000_empty.sql': '' })
+    const state = await migrate(opts())
+    expect(state.applied).toHaveLength(2)
+    const rows = await historyRows(db.url)
+    expect(rows.map(r => [r.version, r.name, r.statements])).toEqual([
+      [
+        '20240101000000',
+        "it's \\odd",
+        [
+          'create table q (v text)',
+          "insert into q values ('it''s \\ back' || E'\\n' || $x$ $y$ ' \" $x$)",
+          "comment on table q is 'ünïcödé ✓'"
+        ]
+      ],
+      ['20240102000000', 'empty', []]
+    ])
+  })
+
   it('serialises concurrent runs with the advisory lock', async () => {
     await project({
       '20240101000000_slow.sql':
