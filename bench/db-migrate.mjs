@@ -89,31 +89,34 @@ function bundle(root, db) {
   return timed('shipgate db-migrate', process.execPath, [BUNDLE], { cwd: root, env })
 }
 
-const rows = []
-const report = (scenario, r) =>
-  rows.push(`| ${scenario} | ${r.label} | ${r.ok ? (r.ms / 1000).toFixed(2) + ' s' : 'failed'} |`)
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const times = new Map()
+const record = (scenario, r) => {
+  const key = `${scenario}|${r.label}`
+  if (!times.has(key)) times.set(key, [])
+  times.get(key).push(r.ok ? r.ms : NaN)
+}
+const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 try {
-  const haveBundle = existsSync(BUNDLE)
-  if (!haveBundle)
-    console.log(`(${BUNDLE} not built yet: only the CLI is timed; run npm run build)`)
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is not built: run npm run build`)
 
-  // 1. 500 files from empty.
+  // 1. 500 files from empty, fresh databases each run, the two tools in alternating order.
   const small = project(
     500,
     i => `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
   )
-  const a = await createDb()
-  report('apply 500 files', cli(small, a))
-  if (haveBundle) {
+  for (let run = 0; run < RUNS; run++) {
+    const a = await createDb()
     const b = await createDb()
-    report('apply 500 files', bundle(small, b))
+    const order = run % 2 ? [bundle, cli] : [cli, bundle]
+    for (const tool of order) record('apply 500 files', tool(small, tool === cli ? a : b))
     const [n] = await sql(b, 'select count(*)::int as n from supabase_migrations.schema_migrations')
     if (n.n !== 500) console.log(`bundle recorded ${n.n} versions, expected 500`)
   }
   rmSync(small, { recursive: true, force: true })
 
-  // 2. Up to date with 5,000 applied versions (history written directly, statements as the CLI would record them).
+  // 2. Up to date with 5,000 applied versions (history written directly, statements as the CLI records them).
   const big = project(5000, i => `select ${i};\n`)
   const c = await createDb()
   await sql(c, 'CREATE SCHEMA supabase_migrations')
@@ -126,11 +129,25 @@ try {
     `INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
      SELECT (20240000000000 + i)::text, 'm' || i, ARRAY['select ' || i] FROM generate_series(1, 5000) AS i`
   )
-  report('up to date, 5,000 applied', cli(big, c))
-  if (haveBundle) report('up to date, 5,000 applied', bundle(big, c))
+  for (let run = 0; run < RUNS; run++) {
+    const order = run % 2 ? [bundle, cli] : [cli, bundle]
+    for (const tool of order) record('up to date, 5,000 applied', tool(big, c))
+  }
   rmSync(big, { recursive: true, force: true })
 
-  console.log('| scenario | tool | wall time |\n|---|---|---|\n' + rows.join('\n'))
+  console.log(`median of ${RUNS} runs each (whole process, alternating order)`)
+  console.log('| scenario | tool | median | runs |\n|---|---|---|---|')
+  for (const [key, ms] of times) {
+    const [scenario, tool] = key.split('|')
+    console.log(
+      `| ${scenario} | ${tool} | ${(median(ms) / 1000).toFixed(2)} s | ${ms.map(x => (x / 1000).toFixed(2)).join(', ')} |`
+    )
+  }
+  for (const scenario of ['apply 500 files', 'up to date, 5,000 applied']) {
+    const c = median(times.get(`${scenario}|supabase db push`))
+    const o = median(times.get(`${scenario}|shipgate db-migrate`))
+    console.log(`${scenario}: shipgate is ${(c / o).toFixed(2)}x the CLI's speed`)
+  }
 } finally {
   for (const name of created)
     await sql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined)

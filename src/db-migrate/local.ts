@@ -1,4 +1,5 @@
-import { lstat, readdir, readFile } from 'node:fs/promises'
+import type { Dirent } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from './logger.js'
 import { splitAndTrim } from './split.js'
@@ -42,9 +43,9 @@ export function sortByVersion<T extends { version: string }>(items: readonly T[]
  * first entry. A missing directory has no migrations.
  */
 export async function listLocalMigrations(dir: string, log: Logger): Promise<LocalMigration[]> {
-  let names: string[]
+  let entries: Dirent[]
   try {
-    names = await readdir(dir)
+    entries = await readdir(dir, { withFileTypes: true })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       log.warning(`Migrations directory ${dir} does not exist; treating it as empty.`)
@@ -52,13 +53,13 @@ export async function listLocalMigrations(dir: string, log: Logger): Promise<Loc
     }
     throw error
   }
-  names.sort(byBytes)
+  entries.sort((a, b) => byBytes(a.name, b.name))
   const found: LocalMigration[] = []
-  for (const [index, file] of names.entries()) {
+  for (const [index, entry] of entries.entries()) {
+    const file = entry.name
     const full = path.join(dir, file)
     // Like the CLI, a symlink is taken as a file without looking at its target.
-    const stat = await lstat(full)
-    if (stat.isDirectory()) continue
+    if (entry.isDirectory()) continue
     if (index === 0) {
       const legacy = LEGACY_INIT.exec(file)
       if (legacy?.[1] !== undefined && Number(legacy[1]) < LEGACY_INIT_BEFORE) {
