@@ -82,7 +82,8 @@ export async function run(): Promise<void> {
               `Applied ${m.applied.map(a => `\`${a.file}\``).join(', ') || 'no migration'}; each file committed with its history row.`,
               'Ran the health gate; it failed. Migrations are not reverted automatically: decide whether to roll the API back or fix forward.'
             ],
-            runbook: ['database', ...runbookFor(gate.results)]
+            runbook: ['database', ...runbookFor(gate.results)],
+            url: gate.results.find(r => !r.ok)?.url
           },
           getContext(),
           logger

@@ -344,7 +344,8 @@ async function rollBackAndReport(run: Run, deploy: Deploy, gate: GateResult): Pr
         `The health gate failed: ${causeLine(gate.results)}.`,
         ...actions
       ],
-      runbook: ['rollback', 'http-503', ...runbookFor((after ?? gate).results)]
+      runbook: ['rollback', 'http-503', ...runbookFor((after ?? gate).results)],
+      url: gate.results.find(r => !r.ok)?.url
     },
     run.ctx,
     logger

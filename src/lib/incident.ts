@@ -32,6 +32,8 @@ export interface FailureReport {
   /** What the action did about it. */
   actions: string[]
   runbook: RunbookKey[]
+  /** The failing URL, put into the runbook's commands. */
+  url?: string
 }
 
 export interface IncidentOutcome {
@@ -100,7 +102,7 @@ function reportMarkdown(r: FailureReport, ctx: RunContext, heading: string): str
     r.actions.map(a => `- ${a}`).join('\n'),
     `#### Links\n${linksMarkdown(ctx)}`
   ]
-  const steps = runbookMarkdown(r.runbook)
+  const steps = runbookMarkdown(r.runbook, r.url)
   if (steps) parts.push('#### Runbook', steps)
   return parts.filter(Boolean).join('\n\n')
 }

@@ -91,13 +91,15 @@ const STEPS: Record<RunbookKey, { title: string; steps: string[] }> = {
   }
 }
 
-export function runbookMarkdown(keys: RunbookKey[]): string {
+/** `url` replaces the `<health URL>` placeholder in the steps. */
+export function runbookMarkdown(keys: RunbookKey[], url?: string): string {
   const unique = [...new Set(keys)]
   if (unique.length === 0) return ''
   return unique
     .map(k => {
       const { title, steps } = STEPS[k]
-      return `**${title}**\n\n${steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}`
+      const lines = steps.map((s, i) => `${i + 1}. ${url ? s.replaceAll('<health URL>', url) : s}`)
+      return `**${title}**\n\n${lines.join('\n')}`
     })
     .join('\n\n')
 }

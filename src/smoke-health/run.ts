@@ -10,6 +10,7 @@ import {
   runHealthGate
 } from '../lib/health.js'
 import { reportFailure, resolveIncident, type IncidentOutcome } from '../lib/incident.js'
+import { formatDuration } from '../lib/inputs.js'
 import { forEnvironment } from '../lib/severity.js'
 import { getInputs } from './inputs.js'
 
@@ -57,10 +58,11 @@ export async function run(): Promise<void> {
           details: `${gate.failed.length} of ${gate.results.length} health check(s) failed for \`${inputs.name}\` in \`${inputs.environment}\`.`,
           evidence: evidenceMarkdown(gate),
           actions: [
-            `Probed every endpoint for up to ${Math.round(health.timeoutMs / 1000)} s, every ${Math.round(health.intervalMs / 1000)} s, before calling it unhealthy.`,
+            `Probed every endpoint for up to ${formatDuration(health.timeoutMs)}, every ${formatDuration(health.intervalMs)}, before calling it unhealthy.`,
             'Opened this incident; it is updated on repeats and closed when the checks pass again.'
           ],
-          runbook: runbookFor(gate.results)
+          runbook: runbookFor(gate.results),
+          url: gate.results.find(r => !r.ok)?.url
         },
         ctx,
         logger
