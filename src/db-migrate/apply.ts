@@ -395,24 +395,44 @@ async function applyAtomic(
     await client.query('ROLLBACK').catch(() => undefined)
     throw error
   }
-  let current: number | 'history' | 'commit' = 0
-  try {
-    for (const [i, sql] of m.statements.entries()) {
-      current = i
-      await exec(client, sql)
+  // The last file commits with synchronous_commit back at the session
+  // default, even if the file turned it off: that flush covers every
+  // earlier asynchronous commit too.
+  const durable = opts.asyncCommit ? '' : '; SET LOCAL synchronous_commit TO DEFAULT'
+  const finish = `${insertHistorySql(client, m)}${durable}; COMMIT`
+  // On a pipelined client the statements and the closing INSERT + COMMIT are
+  // queued together: one round trip per file, as the CLI's batch. Each is still
+  // its own extended-protocol query, and the transaction opened above is
+  // already confirmed, so after a failure everything behind it fails with
+  // 25P02 and runs nothing; the INSERT fails too, so its COMMIT never runs.
+  const queued = [...m.statements.map(sql => () => exec(client, sql)), () => client.query(finish)]
+  const settled = client.pipeline
+    ? await Promise.allSettled(queued.map(q => q()))
+    : await sequentially(queued)
+  const failed = settled.findIndex(r => r.status === 'rejected')
+  if (failed < 0) return
+  const error = (settled[failed] as PromiseRejectedResult).reason
+  let current: number | 'history' | 'commit' = failed < m.statements.length ? failed : 'history'
+  // INSERT failed: the transaction is aborted ('E'); COMMIT failed: it is gone ('I').
+  if (current === 'history' && client.getTransactionStatus() === 'I') current = 'commit'
+  else await client.query('ROLLBACK').catch(() => undefined)
+  throw migrationError(m, current, error, 0)
+}
+
+/** Runs the queries one after another, stopping at the first failure. */
+async function sequentially(
+  queries: Array<() => Promise<unknown>>
+): Promise<PromiseSettledResult<unknown>[]> {
+  const out: PromiseSettledResult<unknown>[] = []
+  for (const q of queries) {
+    try {
+      out.push({ status: 'fulfilled', value: await q() })
+    } catch (reason) {
+      out.push({ status: 'rejected', reason })
+      break
     }
-    current = 'history'
-    // The last file commits with synchronous_commit back at the session
-    // default, even if the file turned it off: that flush covers every
-    // earlier asynchronous commit too.
-    const durable = opts.asyncCommit ? '' : '; SET LOCAL synchronous_commit TO DEFAULT'
-    await client.query(`${insertHistorySql(client, m)}${durable}; COMMIT`)
-  } catch (error) {
-    // INSERT failed: the transaction is aborted ('E'); COMMIT failed: it is gone ('I').
-    if (current === 'history' && client.getTransactionStatus() === 'I') current = 'commit'
-    else await client.query('ROLLBACK').catch(() => undefined)
-    throw migrationError(m, current, error, 0)
   }
+  return out
 }
 
 async function applyOne(

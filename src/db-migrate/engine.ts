@@ -111,7 +111,9 @@ export async function migrate(
   state.dryRun = opts.dryRun ?? false
   const { client, target, server } = await preflight(opts.databaseUrl, {
     applicationName: APPLICATION_NAME,
-    connectTimeoutMs: opts.connectTimeoutMs
+    connectTimeoutMs: opts.connectTimeoutMs,
+    // Only applyAtomic queues queries together; everything else awaits one at a time.
+    pipeline: true
   })
   state.target = describeTarget(target)
   state.server = server

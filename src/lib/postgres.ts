@@ -128,6 +128,8 @@ export interface ConnectOptions {
   applicationName?: string
   /** Default 10 s; the URL's connect_timeout wins when set. */
   connectTimeoutMs?: number
+  /** pg's pipeline mode: queries queued together go out without waiting for each answer. */
+  pipeline?: boolean
 }
 
 function clientConfig(t: DatabaseTarget, mode: SslMode, opts: ConnectOptions): pg.ClientConfig {
@@ -142,6 +144,7 @@ function clientConfig(t: DatabaseTarget, mode: SslMode, opts: ConnectOptions): p
       ? t.connectTimeout * 1000
       : (opts.connectTimeoutMs ?? 10_000),
     keepAlive: true,
+    pipeline: opts.pipeline ?? false,
     ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
     ...(t.options ? { options: t.options } : {})
   }
