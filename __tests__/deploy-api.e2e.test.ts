@@ -187,6 +187,44 @@ describe('deploy-api (dist bundle through the runner harness)', () => {
     expect(github.issues).toHaveLength(1)
   })
 
+  it('never cancels a rollback that outlives deploy-timeout: SEV1, left running', async () => {
+    render.nextDeploys.push({ healthy: false })
+    render.nextRollbacks.push({ buildMs: 8000 })
+    const run = await deploy({ 'deploy-timeout': '2s' })
+    expect(run.code).toBe(1)
+    const rb = render.deploys.find(d => d.trigger === 'rollback')!
+    expect(render.calls('POST', /\/cancel$/)).toHaveLength(0)
+    expect(render.view(rb.id)?.status).toBe('build_in_progress')
+    expect(run.outputs).toMatchObject({ 'rolled-back': 'false', 'rollback-deploy-id': rb.id })
+    const [issue] = github.openIssues()
+    expect(issue.title).toMatch(
+      /^\[SEV1\] .*still build_in_progress at deploy-timeout; it was left running/
+    )
+  })
+
+  it('a gateway error after Render created the deploy finds that deploy instead of deploying twice', async () => {
+    render.fault({ method: 'POST', path: DEPLOYS, gatewayAfterProcessing: 502, times: 1 })
+    const run = await deploy()
+    expect(run.code).toBe(0)
+    expect(posts()).toBe(1)
+    const created = render.deploys.filter(d => d.trigger === 'api')
+    expect(created).toHaveLength(1)
+    expect(run.outputs['deploy-id']).toBe(created[0].id)
+    expect(run.outputs.healthy).toBe('true')
+  })
+
+  it('a cancel that Render rate-limits does not hold the run past its budget', async () => {
+    render.nextDeploys.push({ buildMs: Infinity })
+    render.fault({ method: 'POST', path: /\/cancel$/, status: 429, retryAfter: 60, times: 5 })
+    const run = await deploy({ 'deploy-timeout': '1s' })
+    expect(run.code).toBe(1)
+    expect(render.calls('POST', /\/cancel$/)).toHaveLength(1)
+    expect(run.outputs.status).toBe('timeout')
+    expect(run.errors.join('\n')).toMatch(
+      /cancelling it failed .*429.*cancel it in the Render dashboard/
+    )
+  })
+
   it('with rollback-on-failure off: no rollback, the gate decides the severity', async () => {
     render.nextDeploys.push({ healthy: false })
     const run = await deploy({ 'rollback-on-failure': 'false', environment: 'staging' })

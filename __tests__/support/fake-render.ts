@@ -73,6 +73,8 @@ export interface Fault {
   reset?: boolean
   /** POST /deploys only: create the deploy, then drop the connection. */
   resetAfterProcessing?: boolean
+  /** POST /deploys only: create the deploy, then answer this status as a proxy would (HTML body). */
+  gatewayAfterProcessing?: number
   /** Seconds, sent as Retry-After (and Ratelimit-Reset, rounded up) on a 429. */
   retryAfter?: number
   message?: string
@@ -261,7 +263,16 @@ export class FakeRender {
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
       return send(401, { id: 'unauthorized', message: 'unauthorized' })
     }
-    this.route(record, path, url.searchParams, send, fault ? () => req.socket.destroy() : undefined)
+    const gateway = fault?.gatewayAfterProcessing
+    const after = gateway
+      ? () => {
+          res.writeHead(gateway, { 'content-type': 'text/html' })
+          res.end(`<html><body><h1>${gateway} Bad Gateway</h1></body></html>`)
+        }
+      : fault
+        ? () => req.socket.destroy()
+        : undefined
+    this.route(record, path, url.searchParams, send, after)
   }
 
   private route(

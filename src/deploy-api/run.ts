@@ -167,12 +167,14 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
   return rollBackAndReport(run, deploy, gate)
 }
 
-function waitFor(run: Run, deploy: Deploy): Promise<WaitResult> {
+/** A deploy is cancelled at the deadline; a rollback never is (it is the way back). */
+function waitFor(run: Run, deploy: Deploy, cancelOnTimeout = true): Promise<WaitResult> {
   return waitForDeploy({
     client: run.render,
     serviceId: run.service.id,
     deploy,
     timeoutMs: run.inputs.deployTimeoutMs,
+    cancelOnTimeout,
     log: logger.info
   })
 }
@@ -271,7 +273,7 @@ async function rollBack(run: Run): Promise<RollbackResult> {
   let waited: WaitResult
   try {
     waited = await core.group(`Waiting for rollback deploy ${rollback.id}`, () =>
-      waitFor(run, rollback)
+      waitFor(run, rollback, false)
     )
   } catch (error) {
     const problem = `rollback deploy ${rollback.id} could not be followed: ${errorMessage(error)}`
@@ -283,7 +285,10 @@ async function rollBack(run: Run): Promise<RollbackResult> {
   }
   state.summary.section('Rollback', deployTable(run, waited, `rollback to ${previous.id}`))
   if (waited.outcome !== 'live') {
-    const problem = `rollback deploy ${rollback.id} ended ${waited.status}`
+    const problem =
+      waited.outcome === 'timeout'
+        ? `rollback deploy ${rollback.id} was still ${waited.statusAtDeadline} at deploy-timeout; it was left running (do not cancel it)`
+        : `rollback deploy ${rollback.id} ended ${waited.status}`
     return {
       rollback,
       problem,

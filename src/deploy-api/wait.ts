@@ -51,6 +51,9 @@ export interface WaitOptions {
   log?: (message: string) => void
 }
 
+/** How long cancelling (and the check after a failed cancel) may take past the deadline. */
+const CANCEL_BUDGET_MS = 15_000
+
 /** The last phase before `live`: Render swaps instances, usually within a minute or two. */
 const SWITCHING = new Set<DeployStatus | 'unknown'>(['update_in_progress'])
 
@@ -138,7 +141,8 @@ export async function waitForDeploy(o: WaitOptions): Promise<WaitResult> {
   const statusAtDeadline = status
   if (o.cancelOnTimeout === false) return result('timeout', { statusAtDeadline, canceled: false })
   try {
-    deploy = await o.client.cancelDeploy(o.serviceId, deploy.id)
+    // The cancel gets a short budget of its own: the deadline has already passed.
+    deploy = await o.client.cancelDeploy(o.serviceId, deploy.id, Date.now() + CANCEL_BUDGET_MS)
     status = deploy.status ?? 'canceled'
     log(`Deploy ${deploy.id} cancelled`)
     return result('timeout', { statusAtDeadline, canceled: true })
@@ -146,7 +150,9 @@ export async function waitForDeploy(o: WaitOptions): Promise<WaitResult> {
     const reason = errorMessage(error)
     log(`Cancelling deploy ${deploy.id} failed: ${reason}`)
     // It may have finished meanwhile: report what it did, not a timeout.
-    const latest = await o.client.getDeploy(o.serviceId, deploy.id).catch(() => undefined)
+    const latest = await o.client
+      .getDeploy(o.serviceId, deploy.id, Date.now() + CANCEL_BUDGET_MS)
+      .catch(() => undefined)
     const late = outcomeOf(latest?.status)
     if (latest && late) {
       deploy = latest

@@ -129,6 +129,21 @@ const AMBIGUOUS_FIND_MS = 15_000
 /** Clock skew allowed between the runner and Render when matching a 202's deploy by `createdAt`. */
 const SKEW_MS = 10_000
 
+/**
+ * A failed create that may still have created the deploy: the connection broke,
+ * or a 5xx came back (a proxy's 502/504 can follow a deploy Render made).
+ */
+function isAmbiguous(error: unknown): error is NetworkError | RenderApiError {
+  if (error instanceof NetworkError) return AMBIGUOUS.has(error.kind)
+  return error instanceof RenderApiError && [500, 502, 503, 504].includes(error.status)
+}
+
+/** Created after our request (allowing clock skew); without a timestamp, only a queued one. */
+function createdSince(d: Deploy, since: number): boolean {
+  const created = Date.parse(d.createdAt ?? '')
+  return Number.isNaN(created) ? d.status === 'queued' : created >= since - SKEW_MS
+}
+
 /** Typed client for the Render REST calls the deploy and rollback actions need. */
 export class RenderClient {
   readonly calls: RenderCallCounts = { get: 0, post: 0, retries: 0 }
@@ -205,7 +220,7 @@ export class RenderClient {
       res = await this.send('POST', `/services/${enc(serviceId)}/deploys`, { serviceId }, body)
     } catch (error) {
       // The request may have reached Render: look (never re-send) before failing.
-      if (!(error instanceof NetworkError) || !AMBIGUOUS.has(error.kind)) throw error
+      if (!isAmbiguous(error)) throw error
       this.o.log?.(`${error.message}. Looking for the deploy it may have created`)
       const found = await this.findCreated(
         serviceId,
@@ -238,16 +253,12 @@ export class RenderClient {
     return this.parse<Deploy>(res)
   }
 
-  async cancelDeploy(serviceId: string, deployId: string): Promise<Deploy> {
-    const res = await this.send(
-      'POST',
-      `/services/${enc(serviceId)}/deploys/${enc(deployId)}/cancel`,
-      {
-        serviceId,
-        deployId
-      }
+  /** `deadline` (epoch ms) bounds the call and any 429 wait. */
+  async cancelDeploy(serviceId: string, deployId: string, deadline?: number): Promise<Deploy> {
+    const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}/cancel`
+    return this.parse<Deploy>(
+      await this.send('POST', path, { serviceId, deployId }, undefined, deadline)
     )
-    return this.parse<Deploy>(res)
   }
 
   /**
@@ -274,7 +285,7 @@ export class RenderClient {
           d =>
             matchesInput(d, input) &&
             (d.trigger === undefined || d.trigger === 'api') &&
-            (d.status === 'queued' || Date.parse(d.createdAt ?? '') >= since - SKEW_MS)
+            createdSince(d, since)
         )
       if (found) return found
       if (this.now() >= deadline) {
