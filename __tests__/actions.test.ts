@@ -125,6 +125,16 @@ describe('bundles', () => {
   })
 
   const node24 = process.env.SHIPGATE_NODE24
+  ;(node24 ? it.each(names) : it.skip.each(names))(
+    '%s starts and validates on Node 24, the declared runtime',
+    async name => {
+      const run = await runAction(name, {}, { node: node24 })
+      expect(run.stderr).toBe('')
+      expect(run.code).toBe(1)
+      expect(run.errors).toHaveLength(1)
+      expect(run.errors[0]).toMatch(new RegExp(`^${name}: `))
+    }
+  )
   ;(node24 ? it : it.skip)('smoke-health runs on Node 24, the declared runtime', async () => {
     const health = await new FakeHealth().start()
     try {
