@@ -146,6 +146,28 @@ export class FakeGitHub extends TestServer {
       }
       return sendJson(res, 200, issue.comments)
     }
+    if (p === '/labels' && method === 'GET')
+      return sendJson(
+        res,
+        200,
+        [...this.labels].map((name, i) => ({ id: i + 1, name, color: 'ededed' }))
+      )
+    if (p === '/labels' && method === 'POST') {
+      const name = String(body.name ?? '')
+      if (!name || this.labels.has(name))
+        return sendJson(res, 422, {
+          message: 'Validation Failed',
+          errors: [
+            { resource: 'Label', code: name ? 'already_exists' : 'missing_field', field: 'name' }
+          ]
+        })
+      this.labels.add(name)
+      return sendJson(res, 201, {
+        id: this.labels.size,
+        name,
+        color: String(body.color ?? 'ededed')
+      })
+    }
     if (p === '/deployments' && method === 'POST') {
       const d: FakeDeployment = {
         id: this.seq++,
