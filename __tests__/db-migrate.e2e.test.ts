@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { FakeGitHub } from './support/fake-github.js'
 import { FakeHealth } from './support/fake-health.js'
 import { runAction, type ActionRun } from './support/harness.js'
@@ -7,6 +9,7 @@ import {
   createDb,
   historyRows,
   makeProject,
+  query,
   removeDir,
   supabase,
   tables,
@@ -185,6 +188,104 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
     }
     const missing = await migrateRun({ 'database-url': db.url.replace(db.name, `${db.name}_nope`) })
     expect(missing.errors[0]).toMatch(/does not exist/)
+  })
+
+  it('never puts the database password in the incident, the summary or the log', async () => {
+    project = await makeProject({
+      ...FILES,
+      '20240104000000_broken.sql': 'create table public.a (id int);\nselect 1/0;'
+    })
+    // Trust authentication ignores the password, so this URL really connects.
+    const password = 'Pa:ss/w@rd%41 S3cretPart'
+    const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:5432/${db.name}?sslmode=disable`
+    const runs = [
+      await migrateRun({ 'database-url': url }),
+      await migrateRun({ 'database-url': url })
+    ]
+    const issue = github.openIssues()[0]
+    expect(issue.title).toMatch(/^\[SEV2\] .*20240104000000_broken\.sql failed at statement 2/)
+    expect(issue.comments.length).toBeGreaterThan(0)
+    const texts = [issue.title, issue.body ?? '', ...issue.comments.map(c => c.body)]
+    for (const run of runs) {
+      expect(run.code).toBe(1)
+      const logged = `${run.stdout}\n${run.stderr}`
+        .split('\n')
+        .filter(l => !l.startsWith('::add-mask::'))
+        .join('\n')
+      texts.push(logged, run.summary, ...Object.values(run.outputs))
+    }
+    const forms = [
+      password,
+      encodeURIComponent(password),
+      decodeURIComponent(password),
+      'S3cretPart'
+    ]
+    for (const text of texts) for (const form of forms) expect(text).not.toContain(form)
+  })
+
+  it('a dry run against an existing history writes nothing, seeds included', async () => {
+    project = await makeProject(
+      { ...FILES, '20240104000000_s.sql': 'create table public.s (id int);' },
+      { 'supabase/seed.sql': 'insert into public.s values (1);\n' }
+    )
+    expect((await migrateRun({ 'include-seed': 'true' })).code).toBe(0)
+    // Now: one more migration, a changed seed and a new seed file from config.toml.
+    await writeFile(
+      path.join(project, 'supabase/migrations/20240105000000_more.sql'),
+      'create table public.more (id int);'
+    )
+    await writeFile(path.join(project, 'supabase/seed.sql'), 'insert into public.s values (2);\n')
+    await mkdir(path.join(project, 'supabase/seeds'))
+    await writeFile(
+      path.join(project, 'supabase/seeds/extra.sql'),
+      'insert into public.s values (3);\n'
+    )
+    await writeFile(
+      path.join(project, 'supabase/config.toml'),
+      '[db.seed]\nsql_paths = ["./seed.sql", "./seeds/*.sql"]\n'
+    )
+    const snapshot = async () => ({
+      tables: await tables(db.url),
+      history: await query(
+        db.url,
+        'select version, name, statements from supabase_migrations.schema_migrations order by version'
+      ),
+      seeds: await query(
+        db.url,
+        'select path, hash from supabase_migrations.seed_files order by path'
+      ),
+      data: await query(db.url, 'select id from public.s order by id')
+    })
+    const before = await snapshot()
+    expect(before.seeds).toHaveLength(1)
+    expect(before.history).toHaveLength(4)
+    const dry = await migrateRun({ 'dry-run': 'true', 'include-seed': 'true' })
+    expect(dry.code).toBe(0)
+    expect(dry.outputs).toMatchObject({
+      applied: '0',
+      pending: '1',
+      'current-version': '20240104000000'
+    })
+    expect(dry.summary).toContain('20240105000000_more.sql')
+    expect(dry.summary).toContain('`supabase/seed.sql` (changed: hash updated only')
+    expect(dry.summary).toContain('`supabase/seeds/extra.sql`')
+    expect(await snapshot()).toEqual(before)
+  })
+
+  it('a file with its own COMMIT that fails part-way opens a SEV1 incident saying it may be partially applied', async () => {
+    project = await makeProject({
+      ...FILES,
+      '20240104000000_seq.sql': 'begin;\ncreate table public.x (id int);\ncommit;\nselect 1/0;'
+    })
+    const run = await migrateRun({})
+    expect(run.code).toBe(1)
+    expect(await tables(db.url)).toContain('public.x')
+    const issue = github.openIssues()[0]
+    expect(issue.title).toMatch(
+      /^\[SEV1\] production: db-migrate failed .*20240104000000_seq\.sql failed at statement 4/
+    )
+    expect(issue.body).toContain('may be partially applied: statements 1-3 were committed')
+    expect(issue.body).not.toContain('rolled back completely')
   })
 
   it('refuses bad inputs before connecting', async () => {

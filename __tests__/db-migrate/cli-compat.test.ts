@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { copyFile, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MigrationError } from '../../src/db-migrate/apply.js'
+import { getInputs } from '../../src/db-migrate/inputs.js'
 import { migrate, type MigrateOptions } from '../../src/db-migrate/engine.js'
 import { MigrationHistoryError } from '../../src/db-migrate/plan.js'
 import {
@@ -172,6 +173,55 @@ describe('mixing both tools', () => {
     expect(await query(db.url, 'select id from s order by id')).toEqual([{ id: 1 }])
   })
 
+  it('seeds the same files with the same seed_files rows as the CLI, from [db.seed] in config.toml', async () => {
+    const root = await project(
+      { '20240101000000_s.sql': 'create table s (n serial primary key, src text);' },
+      {
+        'supabase/config.toml': [
+          'project_id = "shipgate-test"',
+          '',
+          '[db.seed]',
+          'enabled = true',
+          'sql_paths = [',
+          '  "./seeds/*.sql",  # a glob',
+          "  './seed.sql',",
+          '  "seeds/a.sql",',
+          ']',
+          ''
+        ].join('\n'),
+        'supabase/seed.sql': "insert into s (src) values ('seed');\n",
+        'supabase/seeds/b.sql': "insert into s (src) values ('b');\n",
+        'supabase/seeds/a.sql': "insert into s (src) values ('a');\n",
+        'supabase/seeds/notes.txt': 'not a seed'
+      }
+    )
+    const cliDb = await freshDb()
+    const ourDb = await freshDb()
+    const cli = await supabase(
+      ['db', 'push', '--db-url', cliDb.url, '--yes', '--include-seed'],
+      root
+    )
+    expect(cli.code).toBe(0)
+    const inputs = getInputs(
+      root,
+      name => ({ 'database-url': ourDb.url, 'include-seed': 'true' })[name] ?? ''
+    )
+    const state = await ours(ourDb, root, { seeds: inputs.seeds })
+    expect(state.seeded).toEqual([
+      'supabase/seeds/a.sql',
+      'supabase/seeds/b.sql',
+      'supabase/seed.sql'
+    ])
+    const seedRows = (url: string) =>
+      query(url, 'select path, hash from supabase_migrations.seed_files order by path')
+    const cliRows = await seedRows(cliDb.url)
+    expect(cliRows).toHaveLength(3)
+    expect(await seedRows(ourDb.url)).toEqual(cliRows)
+    // Same files run in the same order.
+    const data = (url: string) => query(url, 'select n, src from s order by n')
+    expect(await data(ourDb.url)).toEqual(await data(cliDb.url))
+  })
+
   it('fails like the CLI where its splitter cuts a BEGIN ATOMIC body at an "end" inside a word', async () => {
     const sql =
       'create table t (legend text);\ncreate function f() returns text language sql\nbegin atomic\n  select legend from t;\nend;\n'
@@ -184,7 +234,10 @@ describe('mixing both tools', () => {
     const error = await ours(db, root).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MigrationError)
     expect(error).toMatchObject({ sqlState: '42601', statement: 2 })
-    expect(await historyRows(db.url)).toEqual([])
+    // The CLI leaves an empty history table; ours drops the one it created.
     expect(await historyRows(cliDb.url)).toEqual([])
+    expect(
+      await query(db.url, "select to_regclass('supabase_migrations.schema_migrations') as t")
+    ).toEqual([{ t: null }])
   })
 })

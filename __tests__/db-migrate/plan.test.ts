@@ -104,6 +104,36 @@ describe('destructive detection', () => {
     [
       'DO $$ BEGIN DROP TABLE legacy; IF true THEN DELETE FROM t; END IF; END $$',
       ['DROP TABLE', 'DELETE without WHERE']
+    ],
+    ['DROP MATERIALIZED VIEW monthly_totals', ['DROP MATERIALIZED VIEW']],
+    ['drop materialized view if exists mv cascade', ['DROP MATERIALIZED VIEW']],
+    ['drop sequence if exists order_seq', ['DROP SEQUENCE']],
+    ['DROP TYPE mood CASCADE', ['DROP TYPE CASCADE']],
+    ['drop extension if exists "uuid-ossp" cascade', ['DROP EXTENSION CASCADE']],
+    ['DROP FUNCTION f(int, text) CASCADE', ['DROP FUNCTION CASCADE']],
+    ['DROP VIEW v1, v2 CASCADE', ['DROP VIEW CASCADE']],
+    ['DROP FOREIGN TABLE remote_t CASCADE', ['DROP FOREIGN TABLE CASCADE']],
+    [
+      'WITH gone AS (DELETE FROM sessions RETURNING id) SELECT count(*) FROM gone',
+      ['DELETE without WHERE']
+    ],
+    [
+      'with u as (update users set active = false returning id) insert into log select id from u',
+      ['UPDATE without WHERE']
+    ],
+    [
+      'WITH RECURSIVE a(x) AS (SELECT 1), b AS MATERIALIZED (DELETE FROM t RETURNING *) SELECT 1',
+      ['DELETE without WHERE']
+    ],
+    [
+      'WITH outer_q AS (WITH inner_q AS (DELETE FROM t RETURNING id) SELECT id FROM inner_q) SELECT 1',
+      ['DELETE without WHERE']
+    ],
+    ['WITH ids AS (SELECT id FROM old) DELETE FROM t', ['DELETE without WHERE']],
+    ['WITH ids AS (SELECT 1) UPDATE t SET a = 1', ['UPDATE without WHERE']],
+    [
+      'DO $$ BEGIN WITH d AS (DELETE FROM t RETURNING 1) SELECT 1 INTO x; END $$',
+      ['DELETE without WHERE']
     ]
   ])('%s', (sql, kinds) => {
     expect(destructiveKinds(sql)).toEqual(kinds)
@@ -119,7 +149,16 @@ describe('destructive detection', () => {
     'GRANT TRUNCATE ON t TO admin',
     'CREATE FUNCTION f() RETURNS void AS $$ DROP TABLE t $$ LANGUAGE sql',
     'CREATE TABLE "drop table" (id int)',
-    'DROP INDEX users_email_idx'
+    'DROP INDEX users_email_idx',
+    'DROP TYPE mood',
+    'DROP VIEW v',
+    'DROP FUNCTION f(text) /* cascade */',
+    "COMMENT ON TABLE t IS 'drop type x cascade'",
+    'ALTER TABLE t DROP CONSTRAINT c CASCADE',
+    'WITH gone AS (DELETE FROM sessions WHERE expires < now() RETURNING id) SELECT count(*) FROM gone',
+    'WITH ids AS (SELECT id FROM old) DELETE FROM t WHERE id IN (SELECT id FROM ids)',
+    'WITH ids AS (SELECT id FROM old) UPDATE t SET a = 1 WHERE id IN (SELECT id FROM ids)',
+    'WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x'
   ])('ignores %s', sql => {
     expect(destructiveKinds(sql)).toEqual([])
   })

@@ -202,6 +202,60 @@ export async function releaseLock(client: pg.Client): Promise<void> {
   await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`)
 }
 
+/** This session holds the migration lock (a bigint key is classid = high, objid = low 32 bits, objsubid 1). */
+const LOCK_HELD =
+  "EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted " +
+  `AND pid = pg_catalog.pg_backend_pid() AND classid = ${LOCK_CLASSID} AND objid = ${LOCK_OBJID} AND objsubid = 1)`
+
+/**
+ * Runs inside a file's transaction, after its statements: takes the lock
+ * again if the file released it, or fails (rolling the file back) when
+ * another session took it meanwhile.
+ */
+const LOCK_CHECK_DO = `DO $shipgate$ BEGIN
+  IF NOT ${LOCK_HELD} THEN
+    IF NOT pg_catalog.pg_try_advisory_lock(${LOCK_KEY}) THEN
+      RAISE EXCEPTION 'another session took the migration lock' USING ERRCODE = '55P03';
+    END IF;
+  END IF;
+END $shipgate$`
+
+/** Another session took the migration lock after a migration released it. */
+export class LockLostError extends Error {
+  override name = 'LockLostError'
+}
+
+async function lockLost(client: pg.Client, what: string): Promise<LockLostError> {
+  const holders = await lockHolders(client).catch(() => [])
+  const who =
+    holders.length > 0 ? holders.map(describeHolder).join('; ') : 'a session that has since ended'
+  return new LockLostError(
+    redact(
+      `another session took the migration lock after ${what} released it (DISCARD ALL or pg_advisory_unlock_all()); ` +
+        `it is held by ${who}. Stopped so that two runs do not apply migrations at once.`
+    )
+  )
+}
+
+/**
+ * Checks this session still holds the migration lock after `what` (a
+ * statement or file that may have released it: DISCARD ALL,
+ * pg_advisory_unlock_all()) and takes it again; throws LockLostError when
+ * another session has it now.
+ */
+export async function ensureLockHeld(client: pg.Client, log: Logger, what: string): Promise<void> {
+  const { rows } = await client.query<{ held: boolean; locked: boolean }>(
+    `SELECT held, CASE WHEN held THEN true ELSE pg_catalog.pg_try_advisory_lock(${LOCK_KEY}) END AS locked ` +
+      `FROM (SELECT ${LOCK_HELD} AS held) s`
+  )
+  const row = rows[0]
+  if (row?.held) return
+  if (!row?.locked) throw await lockLost(client, what)
+  log.warning(
+    `${what} released the migration lock (DISCARD ALL or pg_advisory_unlock_all()); took it again.`
+  )
+}
+
 // --- applying a file ---
 
 export interface FileResult {
@@ -222,7 +276,7 @@ interface DbErrorFields {
   where?: string
 }
 
-/** A migration file failed; `statement` is 1-based, 0 when the history insert or COMMIT failed. */
+/** A migration file failed; `statement` is 1-based, 0 when it failed after its statements. */
 export class MigrationError extends Error {
   override name = 'MigrationError'
   constructor(
@@ -233,11 +287,63 @@ export class MigrationError extends Error {
     readonly statementCount: number,
     readonly sqlState: string | undefined,
     readonly position: { line: number; column: number } | undefined,
-    /** Statements that stayed committed (a non-atomic file). */
-    readonly committed: number
+    /** Statements known to have stayed committed. */
+    readonly committed: number,
+    /** True when part of the file may have stayed applied (SEV1), false when it rolled back cleanly. */
+    readonly partial: boolean,
+    /** Where it failed, short: `at statement 3 of 5`, `leaves a transaction open`, ... */
+    readonly at: string,
+    /** What stayed applied, one sentence for the incident. */
+    readonly outcome: string
   ) {
     super(message)
   }
+}
+
+/** Where a file failed: a statement (0-based) or a step after its statements. */
+type FailedAt = number | 'history' | 'commit' | 'open' | 'lock'
+
+/** What a failure left behind. */
+interface Outcome {
+  committed: number
+  partial: boolean
+  text: string
+}
+
+/** The outcome of a failure in a file run by `applyGeneral`. */
+function outcomeOf(
+  mode: ExecutionMode,
+  committed: number,
+  failedStandalone: number | undefined
+): Outcome {
+  if (mode !== 'transactional') {
+    // The file's own COMMITs (or autocommit) decide; nothing proves the rest is gone.
+    const how =
+      mode === 'sequential'
+        ? 'The file controls its own transactions (BEGIN/COMMIT in the file)'
+        : 'The file runs without a transaction (-- pg-delta: transaction=false)'
+    const known =
+      committed > 0
+        ? `statements 1-${committed} were committed before the failure; what ran after that was rolled back`
+        : 'no statement was committed before the failure as far as this session can tell'
+    return {
+      committed,
+      partial: true,
+      text: `${how}, so it may be partially applied: ${known}. Check the schema before rerunning.`
+    }
+  }
+  const parts: string[] = []
+  if (committed > 0)
+    parts.push(
+      `Statements 1-${committed} stayed committed (the file is not atomic); the rest was rolled back.`
+    )
+  if (failedStandalone !== undefined)
+    parts.push(
+      `Statement ${failedStandalone + 1} ran outside a transaction and may have left partial effects (for example an invalid index).`
+    )
+  if (parts.length === 0)
+    return { committed, partial: false, text: 'The file was rolled back completely.' }
+  return { committed, partial: true, text: parts.join(' ') }
 }
 
 /** Shows the failing line of the statement with a caret under the position. */
@@ -269,9 +375,9 @@ function dbError(error: unknown): DbErrorFields {
 
 function migrationError(
   m: LoadedMigration,
-  index: number | 'history' | 'commit',
+  index: FailedAt,
   error: unknown,
-  committed: number
+  outcome: Outcome
 ): MigrationError {
   const e = dbError(error)
   const count = m.statements.length
@@ -279,12 +385,17 @@ function migrationError(
   const text = typeof index === 'number' ? (m.statements[index] ?? '') : ''
   let position: { line: number; column: number } | undefined
   const lines: string[] = []
-  let where =
+  const at =
     index === 'history'
       ? 'while recording it in the migration history'
       : index === 'commit'
         ? 'at COMMIT'
-        : `at statement ${statement} of ${count}`
+        : index === 'open'
+          ? 'because it leaves a transaction open'
+          : index === 'lock'
+            ? 'while checking the migration lock'
+            : `at statement ${statement} of ${count}`
+  let where = at
   if (typeof index === 'number' && e.position !== undefined && Number(e.position) > 0) {
     const pos = Number(e.position)
     position = lineColumn(
@@ -316,14 +427,10 @@ function migrationError(
   if (e.detail) lines.unshift(`DETAIL: ${e.detail}`)
   if (e.hint) lines.unshift(`HINT: ${e.hint}`)
   if (e.where) lines.unshift(`CONTEXT: ${e.where}`)
-  const state =
-    committed > 0
-      ? `Statements 1-${committed} stayed committed (the file is not atomic); the rest was rolled back.`
-      : 'The file was rolled back completely.'
   const message = [
     `Migration ${m.file} failed ${where}: ${e.message}${e.code ? ` (SQLSTATE ${e.code})` : ''}`,
     ...lines,
-    `${state} It is not recorded in the migration history; later migrations were not attempted.`
+    `${outcome.text} It is not recorded in the migration history; later migrations were not attempted.`
   ].join('\n')
   return new MigrationError(
     redact(message),
@@ -333,7 +440,10 @@ function migrationError(
     count,
     e.code,
     position,
-    committed
+    outcome.committed,
+    outcome.partial,
+    at,
+    redact(outcome.text)
   )
 }
 
@@ -405,18 +515,27 @@ async function applyAtomic(
   // its own extended-protocol query, and the transaction opened above is
   // already confirmed, so after a failure everything behind it fails with
   // 25P02 and runs nothing; the INSERT fails too, so its COMMIT never runs.
-  const queued = [...m.statements.map(sql => () => exec(client, sql)), () => client.query(finish)]
+  // The lock check goes between the statements and the history row, so a file
+  // that released the lock (pg_advisory_unlock_all()) never commits after
+  // another session took it.
+  const n = m.statements.length
+  const queued = [
+    ...m.statements.map(sql => () => exec(client, sql)),
+    () => client.query(LOCK_CHECK_DO),
+    () => client.query(finish)
+  ]
   const settled = client.pipeline
     ? await Promise.allSettled(queued.map(q => q()))
     : await sequentially(queued)
   const failed = settled.findIndex(r => r.status === 'rejected')
   if (failed < 0) return
-  const error = (settled[failed] as PromiseRejectedResult).reason
-  let current: number | 'history' | 'commit' = failed < m.statements.length ? failed : 'history'
+  let error: unknown = (settled[failed] as PromiseRejectedResult).reason
+  let current: FailedAt = failed < n ? failed : failed === n ? 'lock' : 'history'
   // INSERT failed: the transaction is aborted ('E'); COMMIT failed: it is gone ('I').
   if (current === 'history' && client.getTransactionStatus() === 'I') current = 'commit'
   else await client.query('ROLLBACK').catch(() => undefined)
-  throw migrationError(m, current, error, 0)
+  if (current === 'lock' && sqlState(error) === '55P03') error = await lockLost(client, m.file)
+  throw migrationError(m, current, error, outcomeOf('transactional', 0, undefined))
 }
 
 /** Runs the queries one after another, stopping at the first failure. */
@@ -450,8 +569,8 @@ async function applyOne(
     atomic: plan.atomic,
     durationMs: Date.now() - started
   })
-  // A session left inside a transaction (a sequential file without COMMIT)
-  // takes the general path, which does not commit it on the file's behalf.
+  // Defensive: a session inside a transaction takes the general path, which
+  // never commits it on anyone's behalf (a file that leaves one open fails).
   if (
     plan.mode === 'transactional' &&
     plan.standalone.length === 0 &&
@@ -488,13 +607,15 @@ async function applyGeneral(
 ): Promise<void> {
   await client.query(resetSql(client, opts))
   const standalone = new Set(plan.standalone)
+  // sequential/none: the file's own COMMITs (or autocommit) decide what is committed.
+  const ownTransactions = plan.mode !== 'transactional'
   let inTransaction = false
   let committed = 0
-  let current: number | 'history' | 'commit' = 0
+  let current: FailedAt = 0
   try {
     for (const [i, sql] of m.statements.entries()) {
       current = i
-      if (plan.mode === 'transactional' && standalone.has(i)) {
+      if (!ownTransactions && standalone.has(i)) {
         if (inTransaction) {
           current = 'commit'
           await client.query('COMMIT')
@@ -505,17 +626,33 @@ async function applyGeneral(
         opts.log.info(`${m.file}: statement ${i + 1} runs outside a transaction`)
         await exec(client, sql)
         committed = i + 1
+        current = 'lock'
+        await ensureLockHeld(client, opts.log, `${m.file} statement ${i + 1}`)
       } else {
-        if (plan.mode === 'transactional' && !inTransaction) {
+        if (!ownTransactions && !inTransaction) {
           await client.query('BEGIN')
           inTransaction = true
         }
         await exec(client, sql)
-        if (plan.mode !== 'transactional') committed = i + 1
+        // Outside a transaction block now: everything up to here is committed.
+        if (ownTransactions && client.getTransactionStatus() === 'I') committed = i + 1
       }
     }
+    if (ownTransactions) {
+      // Never record the file inside a transaction it opened: that row would
+      // be lost with the transaction at disconnect.
+      if (client.getTransactionStatus() !== 'I') {
+        current = 'open'
+        throw new Error(
+          `statement ${committed + 1} onwards ran in a transaction that the file never commits ` +
+            '(add COMMIT at the end of the file); that transaction was rolled back'
+        )
+      }
+      current = 'lock'
+      await ensureLockHeld(client, opts.log, m.file)
+    }
     current = 'history'
-    if (plan.mode === 'transactional' && !inTransaction) {
+    if (!ownTransactions && !inTransaction) {
       await client.query('BEGIN')
       inTransaction = true
     }
@@ -526,11 +663,61 @@ async function applyGeneral(
       inTransaction = false
     }
   } catch (error) {
-    const cleanup = plan.mode === 'none' ? 'RESET ALL' : 'ROLLBACK'
-    if (inTransaction || plan.mode !== 'transactional')
-      await client.query(cleanup).catch(() => undefined)
-    // In sequential mode the file's own COMMITs decide; we cannot tell what stayed.
-    throw migrationError(m, current, error, plan.mode === 'sequential' ? 0 : committed)
+    if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK').catch(() => undefined)
+    if (plan.mode === 'none') await client.query('RESET ALL').catch(() => undefined)
+    const failedStandalone =
+      typeof current === 'number' && standalone.has(current) ? current : undefined
+    throw migrationError(m, current, error, outcomeOf(plan.mode, committed, failedStandalone))
+  }
+}
+
+/** What `ensureHistoryTable` is about to create: the schema and/or the table. */
+async function historyToCreate(client: pg.Client): Promise<{ schema: boolean; table: boolean }> {
+  const { rows } = await client.query<{ schema: boolean; table: boolean }>(
+    "SELECT pg_catalog.to_regnamespace('supabase_migrations') IS NULL AS schema, " +
+      "pg_catalog.to_regclass('supabase_migrations.schema_migrations') IS NULL AS table"
+  )
+  return { schema: rows[0]?.schema ?? false, table: rows[0]?.table ?? false }
+}
+
+/**
+ * Drops exactly what this run created for the history, in one transaction,
+ * and only while the table is still empty and this session holds the lock. The schema goes only if nothing
+ * else is in it (RESTRICT). Best effort: a failure is a warning.
+ */
+async function dropCreatedHistory(
+  client: pg.Client,
+  created: { schema: boolean; table: boolean },
+  log: Logger
+): Promise<void> {
+  if (!created.schema && !created.table) return
+  try {
+    if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK')
+    await client.query("BEGIN; SET LOCAL lock_timeout = '4s'")
+    // Not after losing the lock: another run may be using the table by now.
+    const { rows } = await client.query<{ empty: boolean; held: boolean }>(
+      'SELECT NOT EXISTS (SELECT 1 FROM supabase_migrations.schema_migrations) AS empty, ' +
+        `${LOCK_HELD} AS held`
+    )
+    if (!rows[0]?.empty || !rows[0]?.held) {
+      await client.query('ROLLBACK')
+      return
+    }
+    if (created.table) await client.query('DROP TABLE supabase_migrations.schema_migrations')
+    if (created.schema) {
+      await client.query('SAVEPOINT drop_schema')
+      await client
+        .query('DROP SCHEMA supabase_migrations')
+        .catch(() => client.query('ROLLBACK TO SAVEPOINT drop_schema'))
+    }
+    await client.query('COMMIT')
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    log.warning(
+      redact(
+        `Could not drop the empty migration history table this run created (${dbError(error).message}); drop supabase_migrations.schema_migrations by hand if it is not wanted.`
+      )
+    )
   }
 }
 
@@ -575,6 +762,7 @@ export async function applyMigrations(
   opts: ApplyOptions & { onApplied?: (r: FileResult) => void }
 ): Promise<FileResult[]> {
   if (files.length === 0) return []
+  const created = await historyToCreate(client)
   await ensureHistoryTable(client)
   const results: FileResult[] = []
   // Newest version committed asynchronously and not yet covered by a flush.
@@ -588,6 +776,10 @@ export async function applyMigrations(
       results.push(applied.result)
       opts.onApplied?.(applied.result)
     }
+  } catch (error) {
+    // Nothing was applied: leave the database as it was, without the history table.
+    if (results.length === 0) await dropCreatedHistory(client, created, opts.log)
+    throw error
   } finally {
     if (unflushed !== undefined) await flushWal(client, unflushed, opts.log)
   }
@@ -637,11 +829,12 @@ export async function findPendingSeeds(
   return pending
 }
 
-/** Runs new seed files and records hashes, one transaction per file. */
+/** Runs new seed files and records hashes, one transaction per file (`statementTimeoutMs` per statement). */
 export async function applySeeds(
   client: pg.Client,
   seeds: readonly PendingSeed[],
-  log: Logger
+  log: Logger,
+  statementTimeoutMs?: number
 ): Promise<void> {
   if (seeds.length === 0) return
   await ensureTable(client, 'supabase_migrations.seed_files', ['path', 'hash'], SEED_DDL)
@@ -650,7 +843,11 @@ export async function applySeeds(
     const statements = s.dirty
       ? []
       : splitAndTrim(new TextDecoder('utf-8').decode(await readFile(s.file)))
-    await client.query('BEGIN')
+    await client.query(
+      statementTimeoutMs === undefined
+        ? 'BEGIN'
+        : `BEGIN; SET LOCAL statement_timeout = ${client.escapeLiteral(`${statementTimeoutMs}ms`)}`
+    )
     try {
       for (const [i, sql] of statements.entries()) {
         try {

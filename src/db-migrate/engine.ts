@@ -177,7 +177,7 @@ export async function migrate(
           )
       }
     })
-    await applySeeds(client, state.seeds, log)
+    await applySeeds(client, state.seeds, log, opts.statementTimeoutMs)
     state.seeded = state.seeds.map(s => s.path)
     log.info(`Applied ${state.applied.length} migration(s).`)
     return state

@@ -17,6 +17,7 @@ import { commonFields, commonInputs, type CommonInputs } from '../lib/issue-inpu
 import { checkTarget, parseDatabaseUrl } from '../lib/postgres.js'
 import type { SeedFile } from './apply.js'
 import type { DestructivePolicy } from './engine.js'
+import { findSeedFiles, type SeedFiles } from './seeds.js'
 
 export const spec = {
   'database-url': secret(
@@ -41,7 +42,10 @@ export interface MigrateInputs extends CommonInputs {
   migrationsDirInput: string
   dryRun: boolean
   includeAll: boolean
+  /** Seed files from `[db.seed]` (empty unless `include-seed`). */
   seeds: SeedFile[]
+  /** sql_paths patterns that matched nothing, for the log. */
+  seedWarnings: string[]
   destructive: DestructivePolicy
   lockTimeoutMs: number
   statementTimeoutMs?: number
@@ -66,12 +70,16 @@ export function getInputs(workspace: string, read?: (name: string) => string): M
     throw new ConfigurationError(
       `Input 'migrations-dir' has an invalid value ${JSON.stringify(dirInput)}: no such directory in the workspace (${migrationsDir}); check out the repository first (actions/checkout)`
     )
-  // The CLI's default seed file: supabase/seed.sql beside the migrations directory.
-  const seedFile = path.join(path.dirname(migrationsDir), 'seed.sql')
-  const seeds: SeedFile[] =
-    v['include-seed'] && existsSync(seedFile)
-      ? [{ file: seedFile, path: path.relative(workspace, seedFile).split(path.sep).join('/') }]
-      : []
+  // `<root>/supabase/migrations`: seeds come from `[db.seed]` in `<root>/supabase/config.toml`.
+  const supabaseDir = path.dirname(migrationsDir)
+  let found: SeedFiles = { seeds: [], warnings: [], enabled: false }
+  if (v['include-seed']) {
+    try {
+      found = findSeedFiles(path.dirname(supabaseDir), supabaseDir)
+    } catch (error) {
+      throw new ConfigurationError(`Input 'include-seed': ${(error as Error).message}`)
+    }
+  }
   return {
     ...commonInputs(v),
     databaseUrl,
@@ -79,7 +87,8 @@ export function getInputs(workspace: string, read?: (name: string) => string): M
     migrationsDirInput: dirInput,
     dryRun: v['dry-run'] as boolean,
     includeAll: v['include-all'] as boolean,
-    seeds,
+    seeds: found.seeds,
+    seedWarnings: found.warnings,
     destructive: v.destructive as DestructivePolicy,
     lockTimeoutMs: v['lock-timeout'] as number,
     statementTimeoutMs: v['statement-timeout'] as number | undefined,

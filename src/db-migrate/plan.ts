@@ -324,11 +324,59 @@ function topLevelList(text: string): string[] {
   return parts
 }
 
+/** Contents of the parenthesised groups at depth 1 (CTE bodies of a WITH). */
+function topLevelGroups(text: string): string[] {
+  const groups: string[] = []
+  let depth = 0
+  let current = ''
+  for (const ch of text) {
+    if (ch === ')') {
+      depth = Math.max(0, depth - 1)
+      if (depth === 0) groups.push(current)
+    }
+    if (depth > 0) current += ch
+    if (ch === '(') {
+      if (depth === 0) current = ''
+      depth++
+    }
+  }
+  return groups
+}
+
+/** Object words after DROP that name the kind of object (two words for these). */
+const TWO_WORD_OBJECTS =
+  /^DROP ((?:MATERIALIZED|FOREIGN|EVENT|TEXT|OPERATOR|ACCESS|USER|PROCEDURAL) \S+|\S+)/u
+
+/** The main statement after a WITH list: the first top-level DML keyword. */
+function afterWithList(s: string): string {
+  let depth = 0
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charAt(i)
+    if (ch === '(') depth++
+    else if (ch === ')') depth = Math.max(0, depth - 1)
+    else if (depth === 0 && i > 0 && /[\s)]/u.test(s.charAt(i - 1))) {
+      if (/^(?:DELETE|UPDATE|INSERT|SELECT|MERGE|VALUES|TABLE)\b/u.test(s.slice(i)))
+        return s.slice(i)
+    }
+  }
+  return ''
+}
+
+/** A statement starting with WITH: its data-modifying CTE bodies and its main statement. */
+function withKinds(s: string): string[] {
+  return [...topLevelGroups(s).flatMap(clauseKinds), ...clauseKinds(afterWithList(s))]
+}
+
 function clauseKinds(clause: string): string[] {
   const s = clause.replace(/\s+/gu, ' ').trim().toUpperCase()
   const kinds: string[] = []
-  const drop = /^DROP (TABLE|SCHEMA|DATABASE|OWNED)\b/u.exec(s)
+  if (/^WITH\b/u.test(s)) return withKinds(s)
+  const drop = /^DROP (TABLE|SCHEMA|DATABASE|OWNED|MATERIALIZED VIEW|SEQUENCE)\b/u.exec(s)
   if (drop) kinds.push(`DROP ${drop[1]}`)
+  // Any other DROP ... CASCADE also drops whatever depends on the object.
+  else if (/^DROP\b/u.test(s) && /\bCASCADE\b/u.test(s)) {
+    kinds.push(`DROP ${TWO_WORD_OBJECTS.exec(s)?.[1] ?? 'object'} CASCADE`)
+  }
   if (/^TRUNCATE\b/u.test(s)) kinds.push('TRUNCATE')
   if (/^DELETE FROM\b/u.test(s) && !/\bWHERE\b/u.test(topLevel(s)))
     kinds.push('DELETE without WHERE')

@@ -31,6 +31,7 @@ export async function run(): Promise<void> {
       target: describeTarget(parseDatabaseUrl(inputs.databaseUrl))
     }
     const m = newState()
+    for (const w of inputs.seedWarnings) logger.warning(`include-seed: ${w}`)
     try {
       await core.group(inputs.dryRun ? 'Migration plan (dry run)' : 'Migrations', () =>
         migrate(
@@ -123,7 +124,8 @@ async function reportMigrationFailure(
 ): Promise<void> {
   if (error instanceof ConfigurationError || error instanceof LockTimeoutError) return
   const failed = error instanceof MigrationError ? error : undefined
-  const partial = (failed?.committed ?? 0) > 0
+  // Partial: a non-atomic file, or one with its own BEGIN/COMMIT, may have stayed half applied.
+  const partial = failed?.partial ?? false
   const severity = forEnvironment(partial ? 'sev1' : 'sev2', inputs.environment)
   const message = errorMessage(error)
   const outcome = await reportFailure(
@@ -132,10 +134,10 @@ async function reportMigrationFailure(
     {
       severity,
       cause: failed
-        ? `${failed.file} failed at statement ${failed.statement}${failed.sqlState ? ` (SQLSTATE ${failed.sqlState})` : ''}`
+        ? `${failed.file} failed ${failed.at}${failed.sqlState ? ` (SQLSTATE ${failed.sqlState})` : ''}`
         : message.split('\n')[0],
       details: failed
-        ? `Migration \`${failed.file}\` failed at statement ${failed.statement} of ${failed.statementCount}${failed.position ? `, line ${failed.position.line}, column ${failed.position.column} of the statement` : ''}. ${partial ? 'Part of this non-atomic file stayed applied.' : 'It was rolled back completely: schema and history are as they were before it.'}`
+        ? `Migration \`${failed.file}\` failed ${failed.at}${failed.position ? `, line ${failed.position.line}, column ${failed.position.column} of the statement` : ''}. ${partial ? `${failed.outcome} The migration history does not record it.` : 'It was rolled back completely: schema and history are as they were before it.'}`
         : 'The migration run failed before it could finish.',
       evidence: `\`\`\`\n${message.replace(/`{3,}/g, "'''")}\n\`\`\``,
       actions: [
