@@ -1,66 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { LOCK_KEY, LockTimeoutError, MigrationError } from '../../src/db-migrate/apply.js'
-import {
-  DestructiveChangeError,
-  migrate,
-  newState,
-  type MigrateOptions
-} from '../../src/db-migrate/engine.js'
+import { DestructiveChangeError, migrate, newState } from '../../src/db-migrate/engine.js'
 import { MigrationHistoryError } from '../../src/db-migrate/plan.js'
-import {
-  captureLog,
-  createDb,
-  historyRows,
-  makeProject,
-  query,
-  removeDir,
-  tables,
-  type CapturedLog,
-  type TestDb
-} from './helpers.js'
+import { captureLog, historyRows, query, tables, engineFixture } from './helpers.js'
 
-let db: TestDb
-let root: string
-let log: CapturedLog
-const dirs: string[] = []
-
-beforeEach(async () => {
-  db = await createDb()
-  log = captureLog()
-})
-afterEach(async () => {
-  await db.drop()
-  await Promise.all(dirs.splice(0).map(removeDir))
-})
-
-async function project(
-  files: Record<string, string>,
-  other: Record<string, string> = {}
-): Promise<string> {
-  root = await makeProject(files, other)
-  dirs.push(root)
-  return root
-}
-
-function opts(extra: Partial<MigrateOptions> = {}): MigrateOptions {
-  return {
-    databaseUrl: db.url,
-    migrationsDir: path.join(root, 'supabase', 'migrations'),
-    log,
-    ...extra
-  }
-}
+const fx = engineFixture()
+const opts = fx.opts
 
 async function addFile(name: string, sql: string): Promise<void> {
-  await writeFile(path.join(root, 'supabase', 'migrations', name), sql)
+  await writeFile(path.join(fx.root, 'supabase', 'migrations', name), sql)
 }
 
 describe('applying migrations', () => {
   it('applies from empty, records history like the CLI, and is idempotent', async () => {
-    await project({
+    await fx.project({
       '20240101000000_users.sql':
         'create table users (id int primary key);\ninsert into users values (1);\n',
       '20240102000000_posts.sql':
@@ -72,12 +28,12 @@ describe('applying migrations', () => {
       '20240102000000_posts.sql'
     ])
     expect(state.currentVersion).toBe('20240102000000')
-    expect(await tables(db.url)).toEqual([
+    expect(await tables(fx.db.url)).toEqual([
       'public.posts',
       'public.users',
       'supabase_migrations.schema_migrations'
     ])
-    expect(await historyRows(db.url)).toEqual([
+    expect(await historyRows(fx.db.url)).toEqual([
       {
         version: '20240101000000',
         name: 'users',
@@ -94,12 +50,12 @@ describe('applying migrations', () => {
     expect(again.pending).toEqual([])
     expect(again.applied).toEqual([])
     expect(again.currentVersion).toBe('20240102000000')
-    expect(log.lines).toContain('Remote database is up to date.')
-    expect(await query(db.url, 'select count(*)::int as n from users')).toEqual([{ n: 1 }])
+    expect(fx.log.lines).toContain('Remote database is up to date.')
+    expect(await query(fx.db.url, 'select count(*)::int as n from users')).toEqual([{ n: 1 }])
   })
 
   it('rolls a failing file back completely and does not attempt later files', async () => {
-    await project({
+    await fx.project({
       '20240101000000_ok.sql': 'create table ok (id int);',
       '20240102000000_bad.sql':
         'create table half (id int);\ninsert into ok values (1);\nselect\n  nope_col from half;\n',
@@ -123,15 +79,15 @@ describe('applying migrations', () => {
     )
     expect(e.message).toContain('    ^')
     expect(e.message).toContain('The file was rolled back completely.')
-    expect(await tables(db.url)).toEqual(['public.ok', 'supabase_migrations.schema_migrations'])
-    expect(await query(db.url, 'select count(*)::int as n from ok')).toEqual([{ n: 0 }])
-    expect((await historyRows(db.url)).map(r => r.version)).toEqual(['20240101000000'])
+    expect(await tables(fx.db.url)).toEqual(['public.ok', 'supabase_migrations.schema_migrations'])
+    expect(await query(fx.db.url, 'select count(*)::int as n from ok')).toEqual([{ n: 0 }])
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual(['20240101000000'])
     expect(state.applied.map(r => r.version)).toEqual(['20240101000000'])
     expect(state.currentVersion).toBe('20240101000000')
   })
 
   it('names the first failing statement when later ones are already sent, and stays durable-consistent', async () => {
-    await project({
+    await fx.project({
       '20240101000000_ok.sql': 'create table ok (id int);\ninsert into ok values (1);',
       '20240102000000_ro.sql': 'set default_transaction_read_only = on;',
       '20240103000000_bad.sql':
@@ -150,24 +106,24 @@ describe('applying migrations', () => {
     })
     // RESET ALL before the file: the previous file's read-only default did not apply to it.
     expect((error as Error).message).not.toContain('read-only')
-    expect(await tables(db.url)).toEqual(['public.ok', 'supabase_migrations.schema_migrations'])
-    expect(await query(db.url, 'select id from ok order by id')).toEqual([{ id: 1 }])
-    expect((await historyRows(db.url)).map(r => r.version)).toEqual([
+    expect(await tables(fx.db.url)).toEqual(['public.ok', 'supabase_migrations.schema_migrations'])
+    expect(await query(fx.db.url, 'select id from ok order by id')).toEqual([{ id: 1 }])
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual([
       '20240101000000',
       '20240102000000'
     ])
     expect(state.applied.map(r => r.version)).toEqual(['20240101000000', '20240102000000'])
-    expect(log.warnings).toEqual([])
+    expect(fx.log.warnings).toEqual([])
   })
 
   it('records statements with quotes, backslashes and dollar quotes exactly', async () => {
     const sql =
       "create table q (v text);\ninsert into q values ('it''s \\ back' || E'\\n' || $x$ $y$ ' \" $x$);\n" +
       "comment on table q is 'ünïcödé ✓';"
-    await project({ "20240101000000_it's \\odd.sql": sql, '20240102000000_empty.sql': '' })
+    await fx.project({ "20240101000000_it's \\odd.sql": sql, '20240102000000_empty.sql': '' })
     const state = await migrate(opts())
     expect(state.applied).toHaveLength(2)
-    const rows = await historyRows(db.url)
+    const rows = await historyRows(fx.db.url)
     expect(rows.map(r => [r.version, r.name, r.statements])).toEqual([
       [
         '20240101000000',
@@ -183,7 +139,7 @@ describe('applying migrations', () => {
   })
 
   it('serialises concurrent runs with the advisory lock', async () => {
-    await project({
+    await fx.project({
       '20240101000000_slow.sql':
         'create table slow (id int);\nselect pg_sleep(0.5);\ninsert into slow values (1);'
     })
@@ -196,13 +152,16 @@ describe('applying migrations', () => {
         l.startsWith('Waiting up to 60s for the migration lock, held by pid')
       )
     ).toBe(true)
-    expect(await query(db.url, 'select count(*)::int as n from slow')).toEqual([{ n: 1 }])
-    expect((await historyRows(db.url)).length).toBe(1)
+    expect(await query(fx.db.url, 'select count(*)::int as n from slow')).toEqual([{ n: 1 }])
+    expect((await historyRows(fx.db.url)).length).toBe(1)
   })
 
   it('times out on the lock and says who holds it', async () => {
-    await project({ '20240101000000_a.sql': 'create table a (id int);' })
-    const holder = new pg.Client({ connectionString: db.url, application_name: 'lock-holder-test' })
+    await fx.project({ '20240101000000_a.sql': 'create table a (id int);' })
+    const holder = new pg.Client({
+      connectionString: fx.db.url,
+      application_name: 'lock-holder-test'
+    })
     await holder.connect()
     try {
       await holder.query(`select pg_advisory_lock(${LOCK_KEY})`)
@@ -218,14 +177,14 @@ describe('applying migrations', () => {
           'u'
         )
       )
-      expect(await tables(db.url)).toEqual([])
+      expect(await tables(fx.db.url)).toEqual([])
     } finally {
       await holder.end()
     }
   })
 
   it('refuses out-of-order files unless includeAll', async () => {
-    await project({
+    await fx.project({
       '20240101000000_a.sql': 'create table a (id int);',
       '20240103000000_c.sql': 'create table c (id int);'
     })
@@ -234,20 +193,20 @@ describe('applying migrations', () => {
     const error = await migrate(opts()).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MigrationHistoryError)
     expect((error as Error).message).toContain('20240102000000_b.sql')
-    expect(await tables(db.url)).not.toContain('public.b')
+    expect(await tables(fx.db.url)).not.toContain('public.b')
     const state = await migrate(opts({ includeAll: true }))
     expect(state.applied.map(r => r.version)).toEqual(['20240102000000'])
     expect(state.currentVersion).toBe('20240103000000')
   })
 
   it('refuses remote versions missing locally with the repair hint', async () => {
-    await project({
+    await fx.project({
       '20240101000000_a.sql': 'create table a (id int);',
       '20240102000000_b.sql': 'create table b (id int);'
     })
     await migrate(opts())
     await query(
-      db.url,
+      fx.db.url,
       "insert into supabase_migrations.schema_migrations(version, name, statements) values ('20240101500000', 'elsewhere', '{}')"
     )
     const error = await migrate(opts()).catch((e: unknown) => e)
@@ -258,7 +217,7 @@ describe('applying migrations', () => {
   })
 
   it('runs CREATE INDEX CONCURRENTLY outside the transaction and marks the file non-atomic', async () => {
-    await project({
+    await fx.project({
       '20240101000000_idx.sql':
         'create table t (id int);\ninsert into t select generate_series(1, 100);\ncreate index concurrently t_id_idx on t (id);\nalter table t add column x int;'
     })
@@ -266,15 +225,15 @@ describe('applying migrations', () => {
     expect(state.applied[0]).toMatchObject({ mode: 'transactional', atomic: false })
     expect(
       await query(
-        db.url,
+        fx.db.url,
         "select indisvalid as valid from pg_index where indexrelid = 't_id_idx'::regclass"
       )
     ).toEqual([{ valid: true }])
-    expect((await historyRows(db.url))[0]?.statements).toHaveLength(4)
+    expect((await historyRows(fx.db.url))[0]?.statements).toHaveLength(4)
   })
 
   it('reports which statements stayed committed when a non-atomic file fails', async () => {
-    await project({
+    await fx.project({
       '20240101000000_idx.sql':
         'create table t (id int);\ncreate index concurrently t_id_idx on t (id);\ninsert into t values (1);\nselect 1/0;'
     })
@@ -282,28 +241,28 @@ describe('applying migrations', () => {
     expect(error).toBeInstanceOf(MigrationError)
     expect(error).toMatchObject({ statement: 4, committed: 2, sqlState: '22012' })
     expect(error.message).toContain('Statements 1-2 stayed committed (the file is not atomic)')
-    expect(await query(db.url, 'select count(*)::int as n from t')).toEqual([{ n: 0 }])
+    expect(await query(fx.db.url, 'select count(*)::int as n from t')).toEqual([{ n: 0 }])
     // Nothing recorded; the history table this run created is dropped again.
-    expect(await tables(db.url)).toEqual(['public.t'])
+    expect(await tables(fx.db.url)).toEqual(['public.t'])
   })
 
   it('dry-run plans without writing anything', async () => {
-    await project({ '20240101000000_a.sql': 'create table a (id int);\ndrop table a;' })
+    await fx.project({ '20240101000000_a.sql': 'create table a (id int);\ndrop table a;' })
     const state = await migrate(opts({ dryRun: true }))
     expect(state.pending.map(p => p.file)).toEqual(['20240101000000_a.sql'])
     expect(state.destructive.map(d => [d.statement, d.kind])).toEqual([[2, 'DROP TABLE']])
     expect(state.applied).toEqual([])
-    expect(await tables(db.url)).toEqual([])
+    expect(await tables(fx.db.url)).toEqual([])
     expect(
       await query(
-        db.url,
+        fx.db.url,
         "select count(*)::int as n from pg_namespace where nspname = 'supabase_migrations'"
       )
     ).toEqual([{ n: 0 }])
   })
 
   it('fails on destructive changes with destructive: fail, warns by default', async () => {
-    await project({
+    await fx.project({
       '20240101000000_a.sql':
         'create table a (id int, b int);\nalter table a drop column b;\ntruncate a;'
     })
@@ -311,25 +270,25 @@ describe('applying migrations', () => {
     expect(error).toBeInstanceOf(DestructiveChangeError)
     expect((error as Error).message).toContain('20240101000000_a.sql statement 2: DROP COLUMN')
     expect((error as Error).message).toContain('20240101000000_a.sql statement 3: TRUNCATE')
-    expect(await tables(db.url)).toEqual([])
+    expect(await tables(fx.db.url)).toEqual([])
     await migrate(opts())
-    expect(log.warnings).toContain(
+    expect(fx.log.warnings).toContain(
       'Destructive change in 20240101000000_a.sql, statement 2: DROP COLUMN'
     )
-    expect(await tables(db.url)).toContain('public.a')
+    expect(await tables(fx.db.url)).toContain('public.a')
   })
 
   it('applies statement-timeout and rolls back on it', async () => {
-    await project({ '20240101000000_slow.sql': 'create table s (id int);\nselect pg_sleep(2);' })
+    await fx.project({ '20240101000000_slow.sql': 'create table s (id int);\nselect pg_sleep(2);' })
     const error = (await migrate(opts({ statementTimeoutMs: 150 })).catch(
       (e: unknown) => e
     )) as MigrationError
     expect(error).toMatchObject({ statement: 2, sqlState: '57014' })
-    expect(await tables(db.url)).toEqual([])
+    expect(await tables(fx.db.url)).toEqual([])
   })
 
   it('runs files with their own transaction control as written', async () => {
-    await project({
+    await fx.project({
       '20240101000000_tx.sql': 'begin;\ncreate table tx (id int);\ncommit;\n',
       '20240102000000_none.sql':
         '-- pg-delta: transaction=false\ncreate table nt (id int);\ncreate index concurrently nt_idx on nt (id);\n'
@@ -339,7 +298,7 @@ describe('applying migrations', () => {
       ['sequential', false],
       ['none', false]
     ])
-    expect((await historyRows(db.url)).map(r => r.statements)).toEqual([
+    expect((await historyRows(fx.db.url)).map(r => r.statements)).toEqual([
       ['begin', 'create table tx (id int)', 'commit'],
       [
         '-- pg-delta: transaction=false\ncreate table nt (id int)',
@@ -349,22 +308,22 @@ describe('applying migrations', () => {
   })
 
   it('warns when an applied file was edited afterwards', async () => {
-    await project({ '20240101000000_a.sql': 'create table a (id int);' })
+    await fx.project({ '20240101000000_a.sql': 'create table a (id int);' })
     await migrate(opts())
     await addFile('20240101000000_a.sql', 'create table a (id bigint);')
     const state = await migrate(opts())
     expect(state.drift.map(d => d.message)).toEqual([
       '20240101000000_a.sql was edited after it was applied: statement 1 differs from the recorded one'
     ])
-    expect(log.warnings).toContain(state.drift[0]?.message)
+    expect(fx.log.warnings).toContain(state.drift[0]?.message)
   })
 
   it('seeds with seed_files semantics: new runs, unchanged skips, changed updates the hash only', async () => {
-    await project(
+    await fx.project(
       { '20240101000000_a.sql': 'create table s (id int);' },
       { 'supabase/seed.sql': 'insert into s values (1);' }
     )
-    const seeds = [{ path: 'supabase/seed.sql', file: path.join(root, 'supabase', 'seed.sql') }]
+    const seeds = [{ path: 'supabase/seed.sql', file: path.join(fx.root, 'supabase', 'seed.sql') }]
     const first = await migrate(opts({ seeds }))
     expect(first.seeded).toEqual(['supabase/seed.sql'])
     const second = await migrate(opts({ seeds }))
@@ -372,9 +331,9 @@ describe('applying migrations', () => {
     await writeFile(seeds[0]!.file, 'insert into s values (1);\ninsert into s values (2);\n')
     const third = await migrate(opts({ seeds }))
     expect(third.seeds.map(s => s.dirty)).toEqual([true])
-    expect(await query(db.url, 'select id from s order by id')).toEqual([{ id: 1 }])
-    expect(await query(db.url, 'select path, hash from supabase_migrations.seed_files')).toEqual([
-      { path: 'supabase/seed.sql', hash: third.seeds[0]?.hash }
-    ])
+    expect(await query(fx.db.url, 'select id from s order by id')).toEqual([{ id: 1 }])
+    expect(await query(fx.db.url, 'select path, hash from supabase_migrations.seed_files')).toEqual(
+      [{ path: 'supabase/seed.sql', hash: third.seeds[0]?.hash }]
+    )
   })
 })

@@ -5,6 +5,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import { afterEach, beforeEach } from '@jest/globals'
+import type { MigrateOptions } from '../../src/db-migrate/engine.js'
 import type { Logger } from '../../src/db-migrate/logger.js'
 
 export const PG_HOST = process.env.SHIPGATE_TEST_PGHOST ?? '127.0.0.1'
@@ -138,4 +140,42 @@ export async function tables(url: string): Promise<string[]> {
     "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
   )
   return rows.map(r => r.t)
+}
+
+/**
+ * The engine tests' fixture: a fresh database and log per test, temp projects
+ * removed afterwards, and the engine options pointing at both.
+ */
+export function engineFixture() {
+  const fx = {
+    db: undefined as unknown as TestDb,
+    log: captureLog(),
+    root: '',
+    dirs: [] as string[],
+    async project(
+      files: Record<string, string>,
+      other: Record<string, string> = {}
+    ): Promise<string> {
+      fx.root = await makeProject(files, other)
+      fx.dirs.push(fx.root)
+      return fx.root
+    },
+    opts(extra: Partial<MigrateOptions> = {}): MigrateOptions {
+      return {
+        databaseUrl: fx.db.url,
+        migrationsDir: path.join(fx.root, 'supabase', 'migrations'),
+        log: fx.log,
+        ...extra
+      }
+    }
+  }
+  beforeEach(async () => {
+    fx.db = await createDb()
+    fx.log = captureLog()
+  })
+  afterEach(async () => {
+    await fx.db.drop()
+    await Promise.all(fx.dirs.splice(0).map(removeDir))
+  })
+  return fx
 }

@@ -3,50 +3,15 @@
  * transaction control, the advisory lock released by a migration, and a
  * history table created by a run that then failed.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import path from 'node:path'
 import pg from 'pg'
 import { LOCK_KEY, MigrationError } from '../../src/db-migrate/apply.js'
 import { migrate, newState, type MigrateOptions } from '../../src/db-migrate/engine.js'
-import {
-  captureLog,
-  createDb,
-  historyRows,
-  makeProject,
-  query,
-  removeDir,
-  tables,
-  type CapturedLog,
-  type TestDb
-} from './helpers.js'
+import { historyRows, makeProject, query, removeDir, tables, engineFixture } from './helpers.js'
 
-let db: TestDb
-let root: string
-let log: CapturedLog
-const dirs: string[] = []
-
-beforeEach(async () => {
-  db = await createDb()
-  log = captureLog()
-})
-afterEach(async () => {
-  await db.drop()
-  await Promise.all(dirs.splice(0).map(removeDir))
-})
-
-async function project(files: Record<string, string>): Promise<void> {
-  root = await makeProject(files)
-  dirs.push(root)
-}
-
-function opts(extra: Partial<MigrateOptions> = {}): MigrateOptions {
-  return {
-    databaseUrl: db.url,
-    migrationsDir: path.join(root, 'supabase', 'migrations'),
-    log,
-    ...extra
-  }
-}
+const fx = engineFixture()
+const opts = fx.opts
 
 async function failure(o: MigrateOptions = opts()): Promise<MigrationError> {
   const error = await migrate(o).catch((e: unknown) => e)
@@ -56,7 +21,7 @@ async function failure(o: MigrateOptions = opts()): Promise<MigrationError> {
 
 async function schemaExists(name: string): Promise<boolean> {
   const rows = await query<{ n: number }>(
-    db.url,
+    fx.db.url,
     'select count(*)::int as n from pg_namespace where nspname = $1',
     [name]
   )
@@ -67,7 +32,7 @@ const OK = { '20240101000000_ok.sql': 'create table ok (id int);' }
 
 describe('files with their own transaction control', () => {
   it('a sequential file that fails after its own COMMIT is reported as possibly partial', async () => {
-    await project({
+    await fx.project({
       ...OK,
       '20240102000000_seq.sql': 'begin;\ncreate table x (id int);\ncommit;\nselect 1/0;\n',
       '20240103000000_later.sql': 'create table later (id int);'
@@ -80,22 +45,22 @@ describe('files with their own transaction control', () => {
     expect(e.message).toContain('statements 1-3 were committed')
     expect(e.message).not.toContain('rolled back completely')
     // Reality: x stayed, no history row, later files not attempted.
-    expect(await tables(db.url)).toEqual([
+    expect(await tables(fx.db.url)).toEqual([
       'public.ok',
       'public.x',
       'supabase_migrations.schema_migrations'
     ])
-    expect((await historyRows(db.url)).map(r => r.version)).toEqual(['20240101000000'])
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual(['20240101000000'])
   })
 
   it('says partial even when the failure comes before any COMMIT (sequential and none modes)', async () => {
-    await project({ ...OK, '20240102000000_seq.sql': 'begin;\nselect 1/0;\ncommit;' })
+    await fx.project({ ...OK, '20240102000000_seq.sql': 'begin;\nselect 1/0;\ncommit;' })
     const seq = await failure()
     expect(seq).toMatchObject({ partial: true, committed: 0, statement: 2 })
     expect(seq.message).toContain('may be partially applied')
 
-    await removeDir(path.join(root, 'supabase', 'migrations', '20240102000000_seq.sql'))
-    await project({
+    await removeDir(path.join(fx.root, 'supabase', 'migrations', '20240102000000_seq.sql'))
+    await fx.project({
       ...OK,
       '20240102000000_none.sql':
         '-- pg-delta: transaction=false\ncreate table n1 (id int);\nselect 1/0;'
@@ -103,18 +68,21 @@ describe('files with their own transaction control', () => {
     const none = await failure()
     expect(none).toMatchObject({ partial: true, committed: 1, statement: 2 })
     expect(none.message).toContain('statements 1-1 were committed')
-    expect(await tables(db.url)).toContain('public.n1')
+    expect(await tables(fx.db.url)).toContain('public.n1')
   })
 
   it('a transactional file that rolls back cleanly is not partial', async () => {
-    await project({ ...OK, '20240102000000_bad.sql': 'create table half (id int);\nselect 1/0;' })
+    await fx.project({
+      ...OK,
+      '20240102000000_bad.sql': 'create table half (id int);\nselect 1/0;'
+    })
     const e = await failure()
     expect(e).toMatchObject({ partial: false, committed: 0 })
     expect(e.message).toContain('The file was rolled back completely.')
   })
 
   it('a failing standalone statement marks the file partial', async () => {
-    await project({
+    await fx.project({
       ...OK,
       '20240102000000_idx.sql':
         'create table t (id int);\ninsert into t values (1), (1);\ncreate unique index concurrently t_u on t (id);'
@@ -124,7 +92,7 @@ describe('files with their own transaction control', () => {
   })
 
   it('refuses a file that leaves its transaction open and never records it inside it', async () => {
-    await project({
+    await fx.project({
       ...OK,
       '20240102000000_open.sql': 'begin;\ncreate table y (id int);',
       '20240103000000_later.sql': 'create table later (id int);'
@@ -136,19 +104,19 @@ describe('files with their own transaction control', () => {
     expect(e.message).toContain('leaves a transaction open')
     expect(e).toMatchObject({ file: '20240102000000_open.sql', partial: true })
     expect(state.applied.map(r => r.version)).toEqual(['20240101000000'])
-    expect(await tables(db.url)).toEqual(['public.ok', 'supabase_migrations.schema_migrations'])
-    expect((await historyRows(db.url)).map(r => r.version)).toEqual(['20240101000000'])
+    expect(await tables(fx.db.url)).toEqual(['public.ok', 'supabase_migrations.schema_migrations'])
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual(['20240101000000'])
   })
 
   it('a sequential file that commits is recorded outside its transactions', async () => {
-    await project({
+    await fx.project({
       '20240101000000_tx.sql':
         'begin;\ncreate table tx (id int);\ncommit;\nbegin;\ninsert into tx values (1);\nend;'
     })
     const state = await migrate(opts())
     expect(state.applied.map(r => r.mode)).toEqual(['sequential'])
-    expect((await historyRows(db.url)).map(r => r.version)).toEqual(['20240101000000'])
-    expect(await query(db.url, 'select id from tx')).toEqual([{ id: 1 }])
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual(['20240101000000'])
+    expect(await query(fx.db.url, 'select id from tx')).toEqual([{ id: 1 }])
   })
 })
 
@@ -168,23 +136,23 @@ describe('the advisory lock stays held', () => {
     ['a none-mode file', '-- pg-delta: transaction=false\nselect pg_advisory_unlock_all();'],
     ['a transactional file', 'select pg_advisory_unlock_all();\ncreate table u (id int);']
   ])('takes the lock again after %s releases it', async (_, sql) => {
-    await project({
+    await fx.project({
       '20240101000000_release.sql': sql,
       '20240102000000_check.sql': ASSERT_LOCK,
       '20240103000000_check_again.sql': `${ASSERT_LOCK}\ncreate table after_check (id int);`
     })
     const state = await migrate(opts())
     expect(state.applied).toHaveLength(3)
-    expect(await tables(db.url)).toContain('public.after_check')
+    expect(await tables(fx.db.url)).toContain('public.after_check')
   })
 
   it('stops with a clear error when another session took the lock meanwhile', async () => {
-    await project({
+    await fx.project({
       '20240101000000_release.sql':
         '-- pg-delta: transaction=false\nselect pg_advisory_unlock_all();\nselect pg_sleep(0.6);',
       '20240102000000_later.sql': 'create table later (id int);'
     })
-    const other = new pg.Client({ connectionString: db.url, application_name: 'lock-thief' })
+    const other = new pg.Client({ connectionString: fx.db.url, application_name: 'lock-thief' })
     await other.connect()
     try {
       let stop = false
@@ -192,7 +160,8 @@ describe('the advisory lock stays held', () => {
         // Wait until the run holds the lock, then take it as soon as it is released.
         while (!stop) {
           const { rows } = await other.query<{ n: number }>(
-            `select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${KEY & 0xffffffffn}`
+            // Advisory locks are per database: other test files lock the same key elsewhere.
+            `select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${KEY & 0xffffffffn} and database = (select oid from pg_database where datname = current_database())`
           )
           if (rows[0]?.n) break
           await new Promise(r => setTimeout(r, 10))
@@ -214,7 +183,7 @@ describe('the advisory lock stays held', () => {
       expect(e.message).toContain('another session took the migration lock')
       expect(e.message).toContain('lock-thief')
       expect(e.partial).toBe(true)
-      expect(await tables(db.url)).not.toContain('public.later')
+      expect(await tables(fx.db.url)).not.toContain('public.later')
     } finally {
       await other.end()
     }
@@ -223,52 +192,52 @@ describe('the advisory lock stays held', () => {
 
 describe('a failed run leaves no history table it created', () => {
   it('drops the schema and table it created when no file was applied', async () => {
-    await project({ '20240101000000_bad.sql': 'create table a (id int);\nselect 1/0;' })
+    await fx.project({ '20240101000000_bad.sql': 'create table a (id int);\nselect 1/0;' })
     await failure()
-    expect(await tables(db.url)).toEqual([])
+    expect(await tables(fx.db.url)).toEqual([])
     expect(await schemaExists('supabase_migrations')).toBe(false)
   })
 
   it('keeps a schema that existed before and drops only the table', async () => {
-    await query(db.url, 'create schema supabase_migrations')
-    await query(db.url, 'create table supabase_migrations.other (id int)')
-    await project({ '20240101000000_bad.sql': 'select 1/0;' })
+    await query(fx.db.url, 'create schema supabase_migrations')
+    await query(fx.db.url, 'create table supabase_migrations.other (id int)')
+    await fx.project({ '20240101000000_bad.sql': 'select 1/0;' })
     await failure()
-    expect(await tables(db.url)).toEqual(['supabase_migrations.other'])
+    expect(await tables(fx.db.url)).toEqual(['supabase_migrations.other'])
   })
 
   it('keeps a history table that existed before, even when empty', async () => {
-    await query(db.url, 'create schema supabase_migrations')
+    await query(fx.db.url, 'create schema supabase_migrations')
     await query(
-      db.url,
+      fx.db.url,
       'create table supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)'
     )
-    await project({ '20240101000000_bad.sql': 'select 1/0;' })
+    await fx.project({ '20240101000000_bad.sql': 'select 1/0;' })
     await failure()
-    expect(await tables(db.url)).toEqual(['supabase_migrations.schema_migrations'])
+    expect(await tables(fx.db.url)).toEqual(['supabase_migrations.schema_migrations'])
   })
 
   it('keeps the table once a file was applied', async () => {
-    await project({ ...OK, '20240102000000_bad.sql': 'select 1/0;' })
+    await fx.project({ ...OK, '20240102000000_bad.sql': 'select 1/0;' })
     await failure()
-    expect((await historyRows(db.url)).map(r => r.version)).toEqual(['20240101000000'])
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual(['20240101000000'])
   })
 })
 
 describe('seeds', () => {
   it('applies statement-timeout to seed statements', async () => {
-    root = await makeProject(
+    fx.root = await makeProject(
       { '20240101000000_a.sql': 'create table s (id int);' },
       { 'supabase/seed.sql': 'insert into s values (1);\nselect pg_sleep(2);\n' }
     )
-    dirs.push(root)
-    const seeds = [{ path: 'supabase/seed.sql', file: path.join(root, 'supabase', 'seed.sql') }]
+    fx.dirs.push(fx.root)
+    const seeds = [{ path: 'supabase/seed.sql', file: path.join(fx.root, 'supabase', 'seed.sql') }]
     const started = Date.now()
     const error = await migrate(opts({ seeds, statementTimeoutMs: 200 })).catch((e: unknown) => e)
     expect(Date.now() - started).toBeLessThan(1500)
     expect((error as Error).message).toMatch(
       /^Seed supabase\/seed\.sql failed at statement 2 of 2: .*statement timeout \(SQLSTATE 57014\)/u
     )
-    expect(await query(db.url, 'select count(*)::int as n from s')).toEqual([{ n: 0 }])
+    expect(await query(fx.db.url, 'select count(*)::int as n from s')).toEqual([{ n: 0 }])
   })
 })
