@@ -149,7 +149,7 @@ describe('applying migrations', () => {
     expect(a.applied.length + b.applied.length).toBe(1)
     expect(
       [...logA.lines, ...logB.lines].some(l =>
-        l.startsWith('Waiting up to 60s for the migration lock, held by pid')
+        l.startsWith('Waiting up to 1m for the migration lock, held by pid')
       )
     ).toBe(true)
     expect(await query(fx.db.url, 'select count(*)::int as n from slow')).toEqual([{ n: 1 }])

@@ -7,7 +7,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { afterEach, beforeEach } from '@jest/globals'
 import type { MigrateOptions } from '../../src/db-migrate/engine.js'
-import type { Logger } from '../../src/db-migrate/logger.js'
+import type { EngineLogger as Logger } from '../../src/lib/logger.js'
 
 export const PG_HOST = process.env.SHIPGATE_TEST_PGHOST ?? '127.0.0.1'
 export const PG_PORT = Number(process.env.SHIPGATE_TEST_PGPORT ?? 5432)
@@ -113,7 +113,6 @@ export function captureLog(): CapturedLog {
     lines,
     warnings,
     info: m => void lines.push(m),
-    debug: () => undefined,
     warning: m => {
       warnings.push(m)
       lines.push(`WARN ${m}`)

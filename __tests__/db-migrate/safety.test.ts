@@ -7,7 +7,12 @@ import { describe, expect, it } from '@jest/globals'
 import path from 'node:path'
 import pg from 'pg'
 import { LOCK_KEY, MigrationError } from '../../src/db-migrate/apply.js'
-import { migrate, newState, type MigrateOptions } from '../../src/db-migrate/engine.js'
+import {
+  APPLICATION_NAME,
+  migrate,
+  newState,
+  type MigrateOptions
+} from '../../src/db-migrate/engine.js'
 import { historyRows, makeProject, query, removeDir, tables, engineFixture } from './helpers.js'
 
 const fx = engineFixture()
@@ -157,11 +162,14 @@ describe('the advisory lock stays held', () => {
     try {
       let stop = false
       const grab = (async () => {
-        // Wait until the run holds the lock, then take it as soon as it is released.
+        // Wait until the run holds the lock (or already released it and is
+        // in the file's pg_sleep: the lock is held only briefly before that),
+        // then take it as soon as it is released.
         while (!stop) {
           const { rows } = await other.query<{ n: number }>(
             // Advisory locks are per database: other test files lock the same key elsewhere.
-            `select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${KEY & 0xffffffffn} and database = (select oid from pg_database where datname = current_database())`
+            `select (select count(*)::int from pg_locks where locktype = 'advisory' and objid = ${KEY & 0xffffffffn} and database = (select oid from pg_database where datname = current_database()))` +
+              ` + (select count(*)::int from pg_stat_activity where datname = current_database() and application_name = '${APPLICATION_NAME}' and state = 'active' and query like '%pg_sleep%') as n`
           )
           if (rows[0]?.n) break
           await new Promise(r => setTimeout(r, 10))

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type pg from 'pg'
+import { sleep } from '../lib/http.js'
+import { formatDuration } from '../lib/inputs.js'
+import { pgErrorFields } from '../lib/postgres.js'
 import { redact } from '../lib/redact.js'
-import type { LoadedMigration } from './local.js'
-import type { Logger } from './logger.js'
-import { planFile, type ExecutionMode, type RemoteMigration } from './plan.js'
+import { decodeSql, type LoadedMigration } from './local.js'
+import type { EngineLogger as Logger } from '../lib/logger.js'
+import { planFile, type ExecutionMode, type FilePlan, type RemoteMigration } from './plan.js'
 import { lineColumn, splitAndTrim, splitStatements } from './split.js'
 
 // History tables, exactly as the Supabase CLI creates and writes them.
@@ -36,8 +39,7 @@ function provisionedQuery(table: string, columns: string[]): string {
 }
 
 function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' ? code : undefined
+  return pgErrorFields(error).code
 }
 
 async function ensureTable(
@@ -151,11 +153,11 @@ export function describeHolder(h: LockHolder): string {
   return parts.join(', ')
 }
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-/** `400ms`, `1.5s`, `60s`. */
-export function formatDuration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)}ms` : `${Math.round(ms / 100) / 10}s`
+/** Every holder, or `a session that has since ended` when there is none any more. */
+function describeHolders(holders: readonly LockHolder[]): string {
+  return holders.length > 0
+    ? holders.map(describeHolder).join('; ')
+    : 'a session that has since ended'
 }
 
 /**
@@ -178,18 +180,14 @@ export async function acquireLock(
       const holders = await lockHolders(client)
       opts.log.info(
         `Waiting up to ${formatDuration(opts.timeoutMs)} for the migration lock` +
-          (holders.length > 0 ? `, held by ${holders.map(describeHolder).join('; ')}` : '')
+          (holders.length > 0 ? `, held by ${describeHolders(holders)}` : '')
       )
     }
     if (Date.now() >= deadline) {
       const holders = await lockHolders(client)
-      const who =
-        holders.length > 0
-          ? holders.map(describeHolder).join('; ')
-          : 'a session that has since ended'
       throw new LockTimeoutError(
         redact(
-          `Timed out after ${formatDuration(opts.timeoutMs)} waiting for the migration lock, held by ${who}.`
+          `Timed out after ${formatDuration(opts.timeoutMs)} waiting for the migration lock, held by ${describeHolders(holders)}.`
         ),
         holders
       )
@@ -227,12 +225,10 @@ export class LockLostError extends Error {
 
 async function lockLost(client: pg.Client, what: string): Promise<LockLostError> {
   const holders = await lockHolders(client).catch(() => [])
-  const who =
-    holders.length > 0 ? holders.map(describeHolder).join('; ') : 'a session that has since ended'
   return new LockLostError(
     redact(
       `another session took the migration lock after ${what} released it (DISCARD ALL or pg_advisory_unlock_all()); ` +
-        `it is held by ${who}. Stopped so that two runs do not apply migrations at once.`
+        `it is held by ${describeHolders(holders)}. Stopped so that two runs do not apply migrations at once.`
     )
   )
 }
@@ -258,6 +254,11 @@ export async function ensureLockHeld(client: pg.Client, log: Logger, what: strin
 
 // --- applying a file ---
 
+/** A loaded migration, with its plan when the caller has already made it. */
+export interface MigrationToApply extends LoadedMigration {
+  plan?: FilePlan
+}
+
 export interface FileResult {
   version: string
   file: string
@@ -265,15 +266,6 @@ export interface FileResult {
   mode: ExecutionMode
   atomic: boolean
   durationMs: number
-}
-
-interface DbErrorFields {
-  message: string
-  code?: string
-  position?: string
-  detail?: string
-  hint?: string
-  where?: string
 }
 
 /** A migration file failed; `statement` is 1-based, 0 when it failed after its statements. */
@@ -346,31 +338,13 @@ function outcomeOf(
   return { committed, partial: true, text: parts.join(' ') }
 }
 
-/** Shows the failing line of the statement with a caret under the position. */
-function caret(statement: string, position: number): string {
-  const at = Array.from(statement)
-    .slice(0, position - 1)
-    .join('').length
-  const { line, column } = lineColumn(statement, at)
+/** Shows the failing line of the statement with a caret under `offset` (a string index). */
+function caret(statement: string, offset: number): string {
+  const { line, column } = lineColumn(statement, offset)
   const lines = statement.split('\n')
   const from = Math.max(0, line - 3)
   const shown = lines.slice(from, line).map(l => `  ${l}`)
   return [...shown, `  ${' '.repeat(column - 1)}^`].join('\n')
-}
-
-function dbError(error: unknown): DbErrorFields {
-  if (typeof error !== 'object' || error === null) return { message: String(error) }
-  const e = error as Partial<Record<keyof DbErrorFields, unknown>>
-  const str = (v: unknown): string | undefined =>
-    typeof v === 'string' && v.length > 0 ? v : undefined
-  return {
-    message: str(e.message) ?? String(error),
-    code: str(e.code),
-    position: str(e.position),
-    detail: str(e.detail),
-    hint: str(e.hint),
-    where: str(e.where)
-  }
 }
 
 function migrationError(
@@ -379,7 +353,7 @@ function migrationError(
   error: unknown,
   outcome: Outcome
 ): MigrationError {
-  const e = dbError(error)
+  const e = pgErrorFields(error)
   const count = m.statements.length
   const statement = typeof index === 'number' ? index + 1 : 0
   const text = typeof index === 'number' ? (m.statements[index] ?? '') : ''
@@ -397,25 +371,17 @@ function migrationError(
             : `at statement ${statement} of ${count}`
   let where = at
   if (typeof index === 'number' && e.position !== undefined && Number(e.position) > 0) {
-    const pos = Number(e.position)
-    position = lineColumn(
-      text,
-      Array.from(text)
-        .slice(0, pos - 1)
-        .join('').length
-    )
+    // Postgres counts characters from 1; string indexes count UTF-16 units from 0.
+    const offset = Array.from(text)
+      .slice(0, Number(e.position) - 1)
+      .join('').length
+    position = lineColumn(text, offset)
     const start = splitStatements(m.sql)[index]?.offset
     if (start !== undefined) {
-      const inFile = lineColumn(
-        m.sql,
-        start +
-          Array.from(text)
-            .slice(0, pos - 1)
-            .join('').length
-      )
+      const inFile = lineColumn(m.sql, start + offset)
       where += ` (line ${inFile.line}, column ${inFile.column} of the file; line ${position.line}, column ${position.column} of the statement)`
     }
-    lines.push(caret(text, pos))
+    lines.push(caret(text, offset))
   } else if (typeof index === 'number') {
     lines.push(
       ...text
@@ -556,11 +522,11 @@ async function sequentially(
 
 async function applyOne(
   client: pg.Client,
-  m: LoadedMigration,
+  m: MigrationToApply,
   opts: ApplyOptions & { asyncCommit: boolean }
 ): Promise<Applied> {
   const started = Date.now()
-  const plan = planFile(m)
+  const plan = m.plan ?? planFile(m)
   const result = (): FileResult => ({
     version: m.version,
     file: m.file,
@@ -583,26 +549,10 @@ async function applyOne(
   return { result: result(), async: false, durable: false }
 }
 
-/**
- * Applies one file and records it, the history row last:
- * - transactional: one transaction; a statement that cannot run in a
- *   transaction commits what ran before it and runs on its own;
- * - sequential (file has BEGIN/COMMIT...): statements as written, ROLLBACK on failure;
- * - none (`-- pg-delta: transaction=false`): statements one by one.
- * Session settings are reset first (`RESET ALL`), as the CLI does.
- */
-export async function applyFile(
-  client: pg.Client,
-  m: LoadedMigration,
-  opts: ApplyOptions
-): Promise<FileResult> {
-  return (await applyOne(client, m, { ...opts, asyncCommit: false })).result
-}
-
 async function applyGeneral(
   client: pg.Client,
   m: LoadedMigration,
-  plan: ReturnType<typeof planFile>,
+  plan: FilePlan,
   opts: ApplyOptions
 ): Promise<void> {
   await client.query(resetSql(client, opts))
@@ -715,7 +665,7 @@ async function dropCreatedHistory(
     await client.query('ROLLBACK').catch(() => undefined)
     log.warning(
       redact(
-        `Could not drop the empty migration history table this run created (${dbError(error).message}); drop supabase_migrations.schema_migrations by hand if it is not wanted.`
+        `Could not drop the empty migration history table this run created (${pgErrorFields(error).message}); drop supabase_migrations.schema_migrations by hand if it is not wanted.`
       )
     )
   }
@@ -735,7 +685,7 @@ async function flushWal(client: pg.Client, version: string, log: Logger): Promis
   } catch (error) {
     log.warning(
       redact(
-        `Could not force a WAL flush after applying migrations (${dbError(error).message}); ` +
+        `Could not force a WAL flush after applying migrations (${pgErrorFields(error).message}); ` +
           'they are committed and the server flushes them within moments.'
       )
     )
@@ -758,7 +708,7 @@ async function flushWal(client: pg.Client, version: string, log: Logger): Promis
  */
 export async function applyMigrations(
   client: pg.Client,
-  files: readonly LoadedMigration[],
+  files: readonly MigrationToApply[],
   opts: ApplyOptions & { onApplied?: (r: FileResult) => void }
 ): Promise<FileResult[]> {
   if (files.length === 0) return []
@@ -800,6 +750,8 @@ export interface PendingSeed extends SeedFile {
   hash: string
   /** Already seeded with other content: only the hash is updated (CLI rule). */
   dirty: boolean
+  /** The file's SQL, decoded as `readSql` does; empty when `dirty` (nothing runs). */
+  sql: string
 }
 
 /** Seeds that are new (to run) or changed (hash update only); unchanged ones are skipped. */
@@ -819,12 +771,12 @@ export async function findPendingSeeds(
   }
   const pending: PendingSeed[] = []
   for (const s of seeds) {
-    const hash = createHash('sha256')
-      .update(await readFile(s.file))
-      .digest('hex')
+    const bytes = await readFile(s.file)
+    const hash = createHash('sha256').update(bytes).digest('hex')
     const known = recorded.get(s.path)
     if (known === hash) continue
-    pending.push({ ...s, hash, dirty: known !== undefined })
+    const dirty = known !== undefined
+    pending.push({ ...s, hash, dirty, sql: dirty ? '' : decodeSql(bytes) })
   }
   return pending
 }
@@ -840,9 +792,7 @@ export async function applySeeds(
   await ensureTable(client, 'supabase_migrations.seed_files', ['path', 'hash'], SEED_DDL)
   for (const s of seeds) {
     log.info(s.dirty ? `Updating seed hash to ${s.path}...` : `Seeding data from ${s.path}...`)
-    const statements = s.dirty
-      ? []
-      : splitAndTrim(new TextDecoder('utf-8').decode(await readFile(s.file)))
+    const statements = s.dirty ? [] : splitAndTrim(s.sql)
     await client.query(
       statementTimeoutMs === undefined
         ? 'BEGIN'
@@ -853,7 +803,7 @@ export async function applySeeds(
         try {
           await exec(client, sql)
         } catch (error) {
-          const e = dbError(error)
+          const e = pgErrorFields(error)
           throw new Error(
             redact(
               `Seed ${s.path} failed at statement ${i + 1} of ${statements.length}: ${e.message}${e.code ? ` (SQLSTATE ${e.code})` : ''}`

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../lib/errors.js'
-import { describeTarget, preflight, type ServerInfo } from '../lib/postgres.js'
+import { describeTarget, preflight, type DatabaseTarget, type ServerInfo } from '../lib/postgres.js'
 import {
   acquireLock,
   applyMigrations,
@@ -11,8 +11,8 @@ import {
   type PendingSeed,
   type SeedFile
 } from './apply.js'
-import { listLocalMigrations, loadMigration, type LoadedMigration } from './local.js'
-import type { Logger } from './logger.js'
+import { listLocalMigrations, loadMigration } from './local.js'
+import type { EngineLogger as Logger } from '../lib/logger.js'
 import {
   findDestructive,
   findDrift,
@@ -29,6 +29,8 @@ export const APPLICATION_NAME = 'shipgate db-migrate'
 
 export interface MigrateOptions {
   databaseUrl: string
+  /** `databaseUrl` already parsed (getInputs does it); parsed here when absent. */
+  target?: DatabaseTarget
   migrationsDir: string
   dryRun?: boolean
   includeAll?: boolean
@@ -61,7 +63,6 @@ export interface MigrateState {
   drift: DriftWarning[]
   destructive: DestructiveChange[]
   seeds: PendingSeed[]
-  dryRun: boolean
   /** Seeds applied (or hash-updated). */
   seeded: string[]
 }
@@ -74,7 +75,6 @@ export function newState(): MigrateState {
     drift: [],
     destructive: [],
     seeds: [],
-    dryRun: false,
     seeded: []
   }
 }
@@ -108,8 +108,7 @@ export async function migrate(
   state: MigrateState = newState()
 ): Promise<MigrateState> {
   const { log } = opts
-  state.dryRun = opts.dryRun ?? false
-  const { client, target, server } = await preflight(opts.databaseUrl, {
+  const { client, target, server } = await preflight(opts.target ?? opts.databaseUrl, {
     applicationName: APPLICATION_NAME,
     connectTimeoutMs: opts.connectTimeoutMs,
     // Only applyAtomic queues queries together; everything else awaits one at a time.
@@ -129,12 +128,16 @@ export async function migrate(
     const versions = history.map(r => r.version)
     state.currentVersion = newest(versions)
 
-    const pending: LoadedMigration[] = findPending(local, versions, opts.includeAll ?? false)
+    // Planned once here; applyMigrations uses the same plan.
+    const pending = findPending(local, versions, opts.includeAll ?? false).map(m => ({
+      ...m,
+      plan: planFile(m)
+    }))
     state.pending = pending.map(m => ({
       version: m.version,
       file: m.file,
       statements: m.statements.length,
-      ...planFile(m)
+      ...m.plan
     }))
 
     state.drift = findDrift(local, history)
@@ -155,7 +158,7 @@ export async function migrate(
       log.info('Remote database is up to date.')
       return state
     }
-    if (state.dryRun) {
+    if (opts.dryRun) {
       for (const p of state.pending)
         log.info(`Would apply ${p.file}${p.atomic ? '' : ' (not atomic)'}`)
       for (const s of state.seeds)
@@ -163,14 +166,12 @@ export async function migrate(
       return state
     }
 
-    const all = new Set(versions)
     await applyMigrations(client, pending, {
       statementTimeoutMs: opts.statementTimeoutMs,
       log,
       onApplied: r => {
         state.applied.push(r)
-        all.add(r.version)
-        state.currentVersion = newest(all)
+        if (r.version > state.currentVersion) state.currentVersion = r.version
         if (!r.atomic)
           log.warning(
             `${r.file} was not applied atomically (${r.mode === 'transactional' ? 'it has statements that cannot run in a transaction' : `mode ${r.mode}`}).`

@@ -14,7 +14,7 @@ import {
   text
 } from '../lib/inputs.js'
 import { commonFields, commonInputs, type CommonInputs } from '../lib/issue-inputs.js'
-import { checkTarget, parseDatabaseUrl } from '../lib/postgres.js'
+import { checkTarget, parseDatabaseUrl, type DatabaseTarget } from '../lib/postgres.js'
 import type { SeedFile } from './apply.js'
 import type { DestructivePolicy } from './engine.js'
 import { findSeedFiles, type SeedFiles } from './seeds.js'
@@ -36,6 +36,8 @@ export const spec = {
 
 export interface MigrateInputs extends CommonInputs {
   databaseUrl: string
+  /** `databaseUrl` parsed, for describeTarget and migrate (no second parse). */
+  target: DatabaseTarget
   /** Absolute path of the migrations directory. */
   migrationsDir: string
   /** As given, for messages. */
@@ -56,9 +58,11 @@ export interface MigrateInputs extends CommonInputs {
 export function getInputs(workspace: string, read?: (name: string) => string): MigrateInputs {
   const v = readInputs(spec, read) as Record<string, unknown>
   const databaseUrl = v['database-url'] as string
+  let target: DatabaseTarget
   try {
     // Registers the password (raw and decoded) as a secret before anything else.
-    checkTarget(parseDatabaseUrl(databaseUrl))
+    target = parseDatabaseUrl(databaseUrl)
+    checkTarget(target)
   } catch (error) {
     throw new ConfigurationError(
       `Input 'database-url' (secret, not shown) is not usable: ${(error as Error).message}`
@@ -72,7 +76,8 @@ export function getInputs(workspace: string, read?: (name: string) => string): M
     )
   // `<root>/supabase/migrations`: seeds come from `[db.seed]` in `<root>/supabase/config.toml`.
   const supabaseDir = path.dirname(migrationsDir)
-  let found: SeedFiles = { seeds: [], warnings: [], enabled: false }
+  // No seeds unless asked for (and, in findSeedFiles, unless [db.seed] is enabled).
+  let found: Pick<SeedFiles, 'seeds' | 'warnings'> = { seeds: [], warnings: [] }
   if (v['include-seed']) {
     try {
       found = findSeedFiles(path.dirname(supabaseDir), supabaseDir)
@@ -83,6 +88,7 @@ export function getInputs(workspace: string, read?: (name: string) => string): M
   return {
     ...commonInputs(v),
     databaseUrl,
+    target,
     migrationsDir,
     migrationsDirInput: dirInput,
     dryRun: v['dry-run'] as boolean,

@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { Logger } from './logger.js'
+import type { EngineLogger as Logger } from '../lib/logger.js'
 import { splitAndTrim } from './split.js'
 
 export const MIGRATION_FILE = /^([0-9]+)_(.*)\.sql$/u
@@ -26,8 +26,8 @@ export interface LoadedMigration extends LocalMigration {
   mode: TransactionMode
 }
 
-/** Go's sort of directory entries: by UTF-8 bytes. */
-function byBytes(a: string, b: string): number {
+/** Go's sort of directory entries and sort.Strings: by UTF-8 bytes. */
+export function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }
 
@@ -92,9 +92,14 @@ export function transactionMode(sql: string): TransactionMode {
   return first === NO_TRANSACTION_MARKER ? 'none' : 'transactional'
 }
 
+/** Decodes a file's bytes as UTF-8 the way the CLI does (a leading BOM is dropped). */
+export function decodeSql(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes)
+}
+
 /** Reads a file as UTF-8 the way the CLI does (a leading BOM is dropped). */
 export async function readSql(file: string): Promise<string> {
-  return new TextDecoder('utf-8').decode(await readFile(file))
+  return decodeSql(await readFile(file))
 }
 
 export async function loadMigration(m: LocalMigration): Promise<LoadedMigration> {

@@ -1,12 +1,9 @@
 import * as core from '@actions/core'
-import { logger, recordIncident, runAction, type RunState } from '../lib/action.js'
-import { createGitHub } from '../lib/clients.js'
-import { getContext } from '../lib/context.js'
+import { logger, runAction, type RunState } from '../lib/action.js'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
-import { causeLine, evidenceMarkdown, runbookFor, runHealthGate } from '../lib/health.js'
-import { reportFailure, resolveIncident, type IncidentSettings } from '../lib/incident.js'
-import { parseDatabaseUrl, describeTarget } from '../lib/postgres.js'
+import { describeTarget } from '../lib/postgres.js'
 import { forEnvironment } from '../lib/severity.js'
+import { healthStep, incidents, type Incidents } from '../lib/steps.js'
 import { table } from '../lib/summary.js'
 import { LockTimeoutError, MigrationError } from './apply.js'
 import { migrate, newState, type MigrateState } from './engine.js'
@@ -25,11 +22,11 @@ type State = RunState<keyof typeof OUTPUTS>
 export async function run(): Promise<void> {
   await runAction('db-migrate', OUTPUTS, async state => {
     const inputs = getInputs(process.env.GITHUB_WORKSPACE || process.cwd())
-    const settings: IncidentSettings = {
+    const incident = incidents(state, inputs.githubToken, {
       ...inputs.incident,
       action: 'db-migrate',
-      target: describeTarget(parseDatabaseUrl(inputs.databaseUrl))
-    }
+      target: describeTarget(inputs.target)
+    })
     const m = newState()
     for (const w of inputs.seedWarnings) logger.warning(`include-seed: ${w}`)
     try {
@@ -37,6 +34,7 @@ export async function run(): Promise<void> {
         migrate(
           {
             databaseUrl: inputs.databaseUrl,
+            target: inputs.target,
             migrationsDir: inputs.migrationsDir,
             dryRun: inputs.dryRun,
             includeAll: inputs.includeAll,
@@ -50,7 +48,7 @@ export async function run(): Promise<void> {
         )
       )
     } catch (error) {
-      await reportMigrationFailure(state, inputs, settings, error)
+      await reportMigrationFailure(incident, inputs, m, error)
       throw error
     } finally {
       setOutputs(state, m)
@@ -65,41 +63,33 @@ export async function run(): Promise<void> {
 
     const applied = `${m.applied.length} migration(s) applied, now at ${m.currentVersion || 'no version'}`
     if (inputs.health) {
-      const gate = await core.group('Health gate', () =>
-        runHealthGate({ ...inputs.health!, log: logger.info })
+      const step = await healthStep(
+        state.summary,
+        'Health gate',
+        'Health after migrating',
+        inputs.health
       )
-      state.summary.section('Health after migrating', evidenceMarkdown(gate))
-      if (!gate.healthy) {
+      if (!step.gate.healthy) {
         const severity = forEnvironment('sev1', inputs.environment)
-        const outcome = await reportFailure(
-          createGitHub(inputs.githubToken),
-          settings,
-          {
-            severity,
-            cause: `API unhealthy after migrating: ${causeLine(gate.results)}`,
-            details: `${applied}. The health checks that depend on the schema failed afterwards.`,
-            evidence: [appliedTable(m), evidenceMarkdown(gate)].join('\n\n'),
-            actions: [
-              `Applied ${m.applied.map(a => `\`${a.file}\``).join(', ') || 'no migration'}; each file committed with its history row.`,
-              'Ran the health gate; it failed. Migrations are not reverted automatically: decide whether to roll the API back or fix forward.'
-            ],
-            runbook: ['database', ...runbookFor(gate.results)],
-            url: gate.results.find(r => !r.ok)?.url
-          },
-          getContext(),
-          logger
-        )
-        recordIncident(state, outcome)
+        await incident.fail({
+          severity,
+          cause: `API unhealthy after migrating: ${step.cause}`,
+          details: `${applied}. The health checks that depend on the schema failed afterwards.`,
+          evidence: [appliedTable(m), step.evidence].join('\n\n'),
+          actions: [
+            `Applied ${m.applied.map(a => `\`${a.file}\``).join(', ') || 'no migration'}; each file committed with its history row.`,
+            'Ran the health gate; it failed. Migrations are not reverted automatically: decide whether to roll the API back or fix forward.'
+          ],
+          runbook: ['database', ...step.runbook],
+          url: step.url
+        })
         return {
           ok: false,
-          verdict: `❌ ${applied}, but the API is unhealthy (${severity.toUpperCase()}): ${causeLine(gate.results)}`
+          verdict: `❌ ${applied}, but the API is unhealthy (${severity.toUpperCase()}): ${step.cause}`
         }
       }
     }
-    recordIncident(
-      state,
-      await resolveIncident(createGitHub(inputs.githubToken), settings, getContext(), logger)
-    )
+    await incident.resolve()
     return { ok: true, verdict: `✅ ${applied}` }
   })
 }
@@ -117,9 +107,9 @@ function setOutputs({ outputs }: State, m: MigrateState): void {
  * Configuration mistakes and a held lock are the user's to fix, not incidents.
  */
 async function reportMigrationFailure(
-  state: State,
+  incident: Incidents,
   inputs: MigrateInputs,
-  settings: IncidentSettings,
+  m: MigrateState,
   error: unknown
 ): Promise<void> {
   if (error instanceof ConfigurationError || error instanceof LockTimeoutError) return
@@ -128,28 +118,21 @@ async function reportMigrationFailure(
   const partial = failed?.partial ?? false
   const severity = forEnvironment(partial ? 'sev1' : 'sev2', inputs.environment)
   const message = errorMessage(error)
-  const outcome = await reportFailure(
-    createGitHub(inputs.githubToken),
-    settings,
-    {
-      severity,
-      cause: failed
-        ? `${failed.file} failed ${failed.at}${failed.sqlState ? ` (SQLSTATE ${failed.sqlState})` : ''}`
-        : message.split('\n')[0],
-      details: failed
-        ? `Migration \`${failed.file}\` failed ${failed.at}${failed.position ? `, line ${failed.position.line}, column ${failed.position.column} of the statement` : ''}. ${partial ? `${failed.outcome} The migration history does not record it.` : 'It was rolled back completely: schema and history are as they were before it.'}`
-        : 'The migration run failed before it could finish.',
-      evidence: `\`\`\`\n${message.replace(/`{3,}/g, "'''")}\n\`\`\``,
-      actions: [
-        `Applied ${state.outputs.get('applied')} migration(s) before the failure; later files were not attempted.`,
-        'Released the migration lock.'
-      ],
-      runbook: ['migration', 'database']
-    },
-    getContext(),
-    logger
-  )
-  recordIncident(state, outcome)
+  await incident.fail({
+    severity,
+    cause: failed
+      ? `${failed.file} failed ${failed.at}${failed.sqlState ? ` (SQLSTATE ${failed.sqlState})` : ''}`
+      : message.split('\n')[0],
+    details: failed
+      ? `Migration \`${failed.file}\` failed ${failed.at}${failed.position ? `, line ${failed.position.line}, column ${failed.position.column} of the statement` : ''}. ${partial ? `${failed.outcome} The migration history does not record it.` : 'It was rolled back completely: schema and history are as they were before it.'}`
+      : 'The migration run failed before it could finish.',
+    evidence: `\`\`\`\n${message.replace(/`{3,}/g, "'''")}\n\`\`\``,
+    actions: [
+      `Applied ${m.applied.length} migration(s) before the failure; later files were not attempted.`,
+      'Released the migration lock.'
+    ],
+    runbook: ['migration', 'database']
+  })
 }
 
 function appliedTable(m: MigrateState): string {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { SeedFile } from './apply.js'
+import { byBytes } from './local.js'
 
 /** `[db.seed]` of supabase/config.toml, with the CLI's defaults. */
 export interface SeedConfig {
@@ -289,11 +290,6 @@ export function segmentPattern(pattern: string): RegExp | undefined {
 }
 
 const hasMeta = (s: string): boolean => /[*?[\\]/u.test(s)
-
-/** Go's sort.Strings: by UTF-8 bytes. */
-function byBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
-}
 
 /**
  * Matches `pattern` (forward slashes, relative to `base` unless absolute)

@@ -72,5 +72,3 @@ export function getInputs(sha: string, read?: (name: string) => string): DeployI
     renderApiUrl: v['render-api-url'] as string
   }
 }
-
-export const inputNames = Object.keys(spec)

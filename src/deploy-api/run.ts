@@ -1,16 +1,8 @@
 import * as core from '@actions/core'
-import { logger, recordIncident, runAction, type RunState } from '../lib/action.js'
-import { createGitHub } from '../lib/clients.js'
+import { logger, runAction, type RunState } from '../lib/action.js'
 import { getContext, type RunContext } from '../lib/context.js'
 import { errorMessage } from '../lib/errors.js'
-import {
-  causeLine,
-  evidenceMarkdown,
-  runbookFor,
-  runHealthGate,
-  type GateResult
-} from '../lib/health.js'
-import { reportFailure, resolveIncident, type IncidentSettings } from '../lib/incident.js'
+import { healthStep, incidents, type HealthStep, type Incidents } from '../lib/steps.js'
 import { formatDuration } from '../lib/inputs.js'
 import { RenderClient, type Deploy, type Service } from '../lib/render.js'
 import { forEnvironment, type Severity } from '../lib/severity.js'
@@ -53,6 +45,7 @@ interface Run {
   service: Service
   previous?: Deploy
   record: DeploymentRecord
+  incident: Incidents
   state: State
 }
 
@@ -84,14 +77,22 @@ async function deploy(state: State): Promise<Verdict> {
 
   // 3. The GitHub Deployment, in progress.
   const what = inputs.imageUrl ? `image ${inputs.imageUrl}` : `commit ${inputs.commit.slice(0, 7)}`
-  const github = inputs.githubDeployment ? createGitHub(inputs.githubToken) : undefined
-  const record = new DeploymentRecord(github, logger, ctx.runUrl)
+  const incident = incidents(state, inputs.githubToken, {
+    ...inputs.incident,
+    action: 'deploy-api',
+    target: service.name
+  })
+  const record = new DeploymentRecord(
+    inputs.githubDeployment ? incident.github : undefined,
+    logger,
+    ctx.runUrl
+  )
   await record.start({
     ref: inputs.commit || ctx.sha,
     environment: inputs.environment,
     description: `Render deploy of ${what} to ${service.name}`
   })
-  const run: Run = { inputs, ctx, render, service, previous, record, state }
+  const run: Run = { inputs, ctx, render, service, previous, record, incident, state }
   try {
     return await deployAndGate(run, what)
   } catch (error) {
@@ -107,7 +108,7 @@ async function deploy(state: State): Promise<Verdict> {
 }
 
 async function deployAndGate(run: Run, what: string): Promise<Verdict> {
-  const { inputs, render, service, record, state } = run
+  const { inputs, render, service, state } = run
   const { outputs, summary } = state
 
   // 4. Trigger: one POST (retried on 429 only).
@@ -130,41 +131,38 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
 
   // 6. The health gate.
   const { health } = inputs
-  if (!health) {
-    await record.finish(
-      'success',
+  if (!health)
+    return succeed(
+      run,
       `Deploy ${deploy.id} is live (no health checks configured)`,
-      serviceUrl(service)
+      `✅ deploy ${deploy.id} is live (no health-url or health-checks: gate skipped)`
     )
-    outputs.set('healthy', true)
-    recordIncident(
-      state,
-      await resolveIncident(github(run), incidentSettings(run), run.ctx, logger)
-    )
-    return {
-      ok: true,
-      verdict: `✅ deploy ${deploy.id} is live (no health-url or health-checks: gate skipped)`
-    }
-  }
-  const gate = await core.group('Health gate', () => runHealthGate({ ...health, log: logger.info }))
-  summary.section(`Health gate after deploy ${deploy.id}`, evidenceMarkdown(gate))
-  outputs.set('healthy', gate.healthy)
+  const step = await healthStep(
+    summary,
+    'Health gate',
+    `Health gate after deploy ${deploy.id}`,
+    health
+  )
+  outputs.set('healthy', step.gate.healthy)
 
   // 7. Healthy: success, close the incident.
-  if (gate.healthy) {
-    await record.finish('success', `Deploy ${deploy.id} is live and healthy`, serviceUrl(service))
-    recordIncident(
-      state,
-      await resolveIncident(github(run), incidentSettings(run), run.ctx, logger)
+  if (step.gate.healthy)
+    return succeed(
+      run,
+      `Deploy ${deploy.id} is live and healthy`,
+      `✅ deploy ${deploy.id} is live and healthy (${step.gate.results.length} check(s))`
     )
-    return {
-      ok: true,
-      verdict: `✅ deploy ${deploy.id} is live and healthy (${gate.results.length} check(s))`
-    }
-  }
 
   // 8. Unhealthy: roll back, check again, report.
-  return rollBackAndReport(run, deploy, gate)
+  return rollBackAndReport(run, deploy, step)
+}
+
+/** Live (and healthy, when gated): Deployment success, incident closed. */
+async function succeed(run: Run, description: string, verdict: string): Promise<Verdict> {
+  await run.record.finish('success', description, serviceUrl(run.service))
+  run.state.outputs.set('healthy', true)
+  await run.incident.resolve()
+  return { ok: true, verdict }
 }
 
 /** A deploy is cancelled at the deadline; a rollback never is (it is the way back). */
@@ -215,34 +213,27 @@ async function notLive(run: Run, waited: WaitResult): Promise<Verdict> {
  */
 async function reportUnchanged(run: Run, waited: WaitResult, line: string): Promise<void> {
   const { deploy } = waited
-  const outcome = await reportFailure(
-    github(run),
-    incidentSettings(run),
-    {
-      severity: forEnvironment('sev3', run.inputs.environment),
-      cause: `deploy ${deploy.id} ${waited.outcome === 'timeout' ? 'timed out' : `ended ${waited.status}`}`,
-      details: `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${run.service.name}\` did not go live: ${line}.`,
-      evidence: deployTable(run, waited, label(deploy)),
-      actions: [
-        `Triggered Render deploy \`${deploy.id}\` and followed it for ${formatDuration(waited.elapsedMs)} (${waited.polls} status checks).`,
-        waited.outcome === 'timeout'
-          ? waited.canceled
-            ? 'Cancelled it at the deploy-timeout.'
-            : 'Could not cancel it at the deploy-timeout.'
-          : 'Left the previous deploy live; nothing to roll back.'
-      ],
-      runbook: ['deploy-failed']
-    },
-    run.ctx,
-    logger
-  )
-  recordIncident(run.state, outcome)
+  await run.incident.fail({
+    severity: forEnvironment('sev3', run.inputs.environment),
+    cause: `deploy ${deploy.id} ${waited.outcome === 'timeout' ? 'timed out' : `ended ${waited.status}`}`,
+    details: `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${run.service.name}\` did not go live: ${line}.`,
+    evidence: deployTable(run, waited, label(deploy)),
+    actions: [
+      `Triggered Render deploy \`${deploy.id}\` and followed it for ${formatDuration(waited.elapsedMs)} (${waited.polls} status checks).`,
+      waited.outcome === 'timeout'
+        ? waited.canceled
+          ? 'Cancelled it at the deploy-timeout.'
+          : 'Could not cancel it at the deploy-timeout.'
+        : 'Left the previous deploy live; nothing to roll back.'
+    ],
+    runbook: ['deploy-failed']
+  })
 }
 
 /** What the rollback step did: its deploy, the second gate, or why it did not happen. */
 interface RollbackResult {
   rollback?: Deploy
-  after?: GateResult
+  after?: HealthStep
   problem: string
   actions: string[]
 }
@@ -296,11 +287,13 @@ async function rollBack(run: Run): Promise<RollbackResult> {
     }
   }
   state.outputs.set('rolled-back', true)
-  const after = await core.group('Health gate after rollback', () =>
-    runHealthGate({ ...inputs.health!, log: logger.info })
+  const after = await healthStep(
+    state.summary,
+    'Health gate after rollback',
+    `Health gate after rollback deploy ${rollback.id}`,
+    inputs.health!
   )
-  state.summary.section(`Health gate after rollback deploy ${rollback.id}`, evidenceMarkdown(after))
-  const health = after.healthy ? 'healthy again' : 'still unhealthy'
+  const health = after.gate.healthy ? 'healthy again' : 'still unhealthy'
   return {
     rollback,
     after,
@@ -313,49 +306,42 @@ async function rollBack(run: Run): Promise<RollbackResult> {
 }
 
 /** The gate failed: roll back, then open or update the incident (SEV2 if health came back, else SEV1). */
-async function rollBackAndReport(run: Run, deploy: Deploy, gate: GateResult): Promise<Verdict> {
-  const { inputs, service, previous, state } = run
+async function rollBackAndReport(run: Run, deploy: Deploy, first: HealthStep): Promise<Verdict> {
+  const { inputs, service, previous } = run
   const { rollback, after, problem, actions } = await rollBack(run)
-  const restored = after?.healthy === true
+  const restored = after?.gate.healthy === true
   // Nothing tried: the gate's own severity (an outage is SEV1, slowness alone SEV2).
   const level: Severity = restored
     ? 'sev2'
     : rollback || problem
       ? 'sev1'
-      : (gate.severity ?? 'sev1')
+      : (first.gate.severity ?? 'sev1')
   const severity = forEnvironment(level, inputs.environment)
   const outcome = restored
     ? `rolled back to ${previous!.id}, healthy again`
     : problem || (rollback ? 'still unhealthy after the rollback' : 'not rolled back')
-  const evidence = [`**After deploy \`${deploy.id}\`**`, evidenceMarkdown(gate)]
+  const evidence = [`**After deploy \`${deploy.id}\`**`, first.evidence]
   if (after && rollback)
-    evidence.push(`**After rollback deploy \`${rollback.id}\`**`, evidenceMarkdown(after))
-  const incident = await reportFailure(
-    github(run),
-    incidentSettings(run),
-    {
-      severity,
-      cause: `deploy ${deploy.id} unhealthy, ${outcome}`,
-      details: [
-        `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${service.name}\` (\`${service.id}\`) went live and failed its health gate.`,
-        rollback ? `Rollback deploy: \`${rollback.id}\` (to \`${previous!.id}\`).` : '',
-        restored ? 'The rollback restored health.' : 'Health is not restored.'
-      ]
-        .filter(Boolean)
-        .join(' '),
-      evidence: evidence.join('\n\n'),
-      actions: [
-        `Deployed ${label(deploy)} as Render deploy \`${deploy.id}\`; it went live.`,
-        `The health gate failed: ${causeLine(gate.results)}.`,
-        ...actions
-      ],
-      runbook: ['rollback', 'http-503', ...runbookFor((after ?? gate).results)],
-      url: gate.results.find(r => !r.ok)?.url
-    },
-    run.ctx,
-    logger
-  )
-  recordIncident(state, incident)
+    evidence.push(`**After rollback deploy \`${rollback.id}\`**`, after.evidence)
+  await run.incident.fail({
+    severity,
+    cause: `deploy ${deploy.id} unhealthy, ${outcome}`,
+    details: [
+      `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${service.name}\` (\`${service.id}\`) went live and failed its health gate.`,
+      rollback ? `Rollback deploy: \`${rollback.id}\` (to \`${previous!.id}\`).` : '',
+      restored ? 'The rollback restored health.' : 'Health is not restored.'
+    ]
+      .filter(Boolean)
+      .join(' '),
+    evidence: evidence.join('\n\n'),
+    actions: [
+      `Deployed ${label(deploy)} as Render deploy \`${deploy.id}\`; it went live.`,
+      `The health gate failed: ${first.cause}.`,
+      ...actions
+    ],
+    runbook: ['rollback', 'http-503', ...(after ?? first).runbook],
+    url: first.url
+  })
   await run.record.finish(
     'failure',
     `Deploy ${deploy.id} failed its health gate; ${outcome}`,
@@ -365,14 +351,6 @@ async function rollBackAndReport(run: Run, deploy: Deploy, gate: GateResult): Pr
     ok: false,
     verdict: `❌ deploy ${deploy.id} failed its health gate (${severity.toUpperCase()}): ${outcome}`
   }
-}
-
-function github(run: Run) {
-  return createGitHub(run.inputs.githubToken)
-}
-
-function incidentSettings(run: Run): IncidentSettings {
-  return { ...run.inputs.incident, action: 'deploy-api', target: run.service.name }
 }
 
 function serviceUrl(service: Service): string | undefined {

@@ -1,7 +1,8 @@
 import * as core from '@actions/core'
 import { ConfigurationError, errorMessage } from './errors.js'
 import { closeConnections } from './http.js'
-import { isCancelled, markCancelled, type IncidentOutcome, type Logger } from './incident.js'
+import { isCancelled, markCancelled, type IncidentOutcome } from './incident.js'
+import type { Logger } from './logger.js'
 import { redact } from './redact.js'
 import { Summary } from './summary.js'
 

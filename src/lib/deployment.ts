@@ -1,5 +1,5 @@
 import { explainGitHubError, type GitHub } from './github.js'
-import type { Logger } from './incident.js'
+import type { Logger } from './logger.js'
 
 type FinalState = 'success' | 'failure' | 'error' | 'inactive'
 

@@ -1,4 +1,4 @@
-import { HttpClient, HttpError, parseJson, type HttpResponse } from './http.js'
+import { apiMessage, HttpClient, HttpError, parseJson, type HttpResponse } from './http.js'
 import { redact } from './redact.js'
 
 export interface Issue {
@@ -54,7 +54,7 @@ export class GitHub {
       retryRateLimited: true
     })
     if (res.status >= 300) {
-      const message = parseJson<{ message?: string }>(res.body)?.message ?? res.body.slice(0, 200)
+      const message = apiMessage(res.body)
       throw new HttpError(
         redact(`GitHub API ${method} ${path} answered ${res.status}: ${message}`),
         res.status,

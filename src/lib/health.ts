@@ -1,11 +1,12 @@
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { HttpClient, NetworkError, type ErrorKind } from './http.js'
+import { HttpClient, NetworkError, parseJson, sleep, type ErrorKind } from './http.js'
 import {
   duration,
   field,
   formatDuration,
   headerLines,
+  isHttpUrl,
   integer,
   parseDuration,
   urlList,
@@ -250,12 +251,8 @@ export function buildChecks(urls: string[], inputs: CheckInput[], d: CheckDefaul
         )
       url = new URL(url, base).toString()
     }
-    try {
-      const u = new URL(url)
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error()
-    } catch {
+    if (!isHttpUrl(url))
       throw new Error(`${where}.url '${c.url}' is not an http:// or https:// URL or a path`)
-    }
     const expectStatus =
       c['expect-status'] !== undefined ? String(c['expect-status']) : d.expectStatus
     const statusRanges = parseStatusSet(expectStatus)
@@ -333,12 +330,8 @@ export async function runCheck(
       if (!res.body.includes(needle))
         reasons.push(`body does not contain ${JSON.stringify(redact(needle))}`)
     if (spec.json.length) {
-      let doc: unknown
-      try {
-        doc = JSON.parse(res.body)
-      } catch {
-        reasons.push('body is not valid JSON')
-      }
+      const doc = parseJson<unknown>(res.body)
+      if (doc === undefined) reasons.push('body is not valid JSON')
       if (doc !== undefined)
         for (const a of spec.json) {
           const why = checkAssertion(doc, a)
@@ -414,7 +407,7 @@ export interface GateResult {
  */
 export async function runHealthGate(o: GateOptions): Promise<GateResult> {
   const http = o.http ?? new HttpClient({ attempts: 1 })
-  const wait = o.sleep ?? ((ms: number) => new Promise<void>(r => setTimeout(r, ms)))
+  const wait = o.sleep ?? sleep
   const started = Date.now()
   const deadline = started + o.timeoutMs
   let rounds = 0

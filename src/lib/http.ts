@@ -253,6 +253,13 @@ export class HttpError extends Error {
   }
 }
 
+/** An API's own `message` from a JSON error body, else the start of the body. */
+export function apiMessage(body: string): string {
+  const parsed = parseJson<{ message?: unknown }>(body)
+  if (parsed && typeof parsed.message === 'string') return parsed.message
+  return body.trim().slice(0, 200)
+}
+
 export function parseJson<T>(text: string): T | undefined {
   try {
     return JSON.parse(text) as T

@@ -1,15 +1,10 @@
 import type { RunContext } from './context.js'
+import type { Logger } from './logger.js'
 import { explainGitHubError, type GitHub, type Issue } from './github.js'
 import { formatDuration } from './inputs.js'
 import { redact } from './redact.js'
 import { runbookMarkdown, type RunbookKey } from './runbook.js'
 import { isMoreSevere, type Severity } from './severity.js'
-
-export interface Logger {
-  info(message: string): void
-  warning(message: string): void
-  error(message: string): void
-}
 
 export interface IncidentSettings {
   action: string

@@ -11,8 +11,8 @@ export interface Field<T> {
 
 type Parsed<S> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never }
 
-export function field<T>(schema: z.ZodType<T, string>, secret = false): Field<T> {
-  return { schema, secret }
+export function field<T>(schema: z.ZodType<T, string>): Field<T> {
+  return { schema }
 }
 
 export function secret<T>(schema: z.ZodType<T, string>): Field<T> {

@@ -150,18 +150,41 @@ function clientConfig(t: DatabaseTarget, mode: SslMode, opts: ConnectOptions): p
   }
 }
 
-interface PgLikeError {
+/** The fields of a pg error (or anything thrown) worth reporting; empty strings count as absent. */
+export interface PgErrorFields {
+  message: string
   code?: string
-  message?: string
+  position?: string
+  detail?: string
+  hint?: string
+  where?: string
 }
 
-function errorFields(error: unknown): PgLikeError {
+export function pgErrorFields(error: unknown): PgErrorFields {
   if (typeof error !== 'object' || error === null) return { message: String(error) }
-  const e = error as PgLikeError
+  const e = error as Partial<Record<keyof PgErrorFields, unknown>>
+  const str = (v: unknown): string | undefined =>
+    typeof v === 'string' && v.length > 0 ? v : undefined
   return {
-    code: typeof e.code === 'string' ? e.code : undefined,
-    message: typeof e.message === 'string' ? e.message : String(error)
+    message: str(e.message) ?? String(error),
+    code: str(e.code),
+    position: str(e.position),
+    detail: str(e.detail),
+    hint: str(e.hint),
+    where: str(e.where)
   }
+}
+
+/** pgErrorFields for connection errors, where an empty message or code is reported as empty. */
+function connectionErrorFields(error: unknown): PgErrorFields {
+  const e = pgErrorFields(error)
+  const raw = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown
+    message?: unknown
+  }
+  if (raw.code === '') e.code = ''
+  if (raw.message === '') e.message = ''
+  return e
 }
 
 const NETWORK_CODES = new Set([
@@ -175,28 +198,25 @@ const NETWORK_CODES = new Set([
   'ECONNRESET'
 ])
 
-function isServerRefusesSsl(e: PgLikeError): boolean {
-  return /does not support SSL/iu.test(e.message ?? '')
+function isServerRefusesSsl(e: PgErrorFields): boolean {
+  return /does not support SSL/iu.test(e.message)
 }
 
-function isServerRequiresSsl(e: PgLikeError): boolean {
+function isServerRequiresSsl(e: PgErrorFields): boolean {
   return (
     (e.code === '28000' || e.code === '28P01') &&
-    /no encryption|SSL (?:off|required)/iu.test(e.message ?? '')
+    /no encryption|SSL (?:off|required)/iu.test(e.message)
   )
 }
 
-function isTimeout(e: PgLikeError): boolean {
-  return e.code === 'ETIMEDOUT' || /timeout|timed out/iu.test(e.message ?? '')
+function isTimeout(e: PgErrorFields): boolean {
+  return e.code === 'ETIMEDOUT' || /timeout|timed out/iu.test(e.message)
 }
 
 /** Removes the password (raw and percent-encoded) and every registered secret. */
 function scrub(text: string, t: Pick<DatabaseTarget, 'password'>): string {
-  let out = text
-  if (t.password.length >= 3) {
-    for (const v of [t.password, encodeURIComponent(t.password)]) out = out.split(v).join('***')
-  }
-  return redact(out)
+  addSecret(t.password)
+  return redact(text)
 }
 
 /**
@@ -204,14 +224,12 @@ function scrub(text: string, t: Pick<DatabaseTarget, 'password'>): string {
  * network and missing-database failures are ConfigurationErrors.
  */
 export function explainConnectionError(error: unknown, t: DatabaseTarget): Error {
-  const e = errorFields(error)
+  const e = connectionErrorFields(error)
   const where = describeTarget(t)
   const hostPort = `${t.host}:${t.port}`
   const ref = supabaseDirectRef(t.host)
   const network =
-    NETWORK_CODES.has(e.code ?? '') ||
-    isTimeout(e) ||
-    /Connection terminated/iu.test(e.message ?? '')
+    NETWORK_CODES.has(e.code ?? '') || isTimeout(e) || /Connection terminated/iu.test(e.message)
   let message: string
   if (ref !== undefined && network) {
     message =
@@ -228,16 +246,16 @@ export function explainConnectionError(error: unknown, t: DatabaseTarget): Error
       message += ` The Supabase pooler expects the user postgres.<project-ref>, not "${t.user}".`
     }
   } else if (e.code === '28000') {
-    message = `The server at ${hostPort} rejected user "${t.user}" for database "${t.database}" (pg_hba.conf or role settings): ${e.message ?? ''}`
-  } else if (/Tenant or user not found/iu.test(e.message ?? '')) {
+    message = `The server at ${hostPort} rejected user "${t.user}" for database "${t.database}" (pg_hba.conf or role settings): ${e.message}`
+  } else if (/Tenant or user not found/iu.test(e.message)) {
     message = `The Supabase pooler at ${hostPort} does not know user "${t.user}": use postgres.<project-ref> as the user name.`
   } else if (isServerRefusesSsl(e)) {
     message =
       `The server at ${hostPort} does not accept SSL but the database URL requires it (sslmode=${t.sslmode}). ` +
       'Use sslmode=disable only for a local or private network.'
-  } else if (/certificate|self[- ]signed|CERT_/iu.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
+  } else if (/certificate|self[- ]signed|CERT_/iu.test(`${e.code ?? ''} ${e.message}`)) {
     message =
-      `The TLS certificate of ${hostPort} could not be verified (sslmode=${t.sslmode}): ${e.message ?? ''}. ` +
+      `The TLS certificate of ${hostPort} could not be verified (sslmode=${t.sslmode}): ${e.message}. ` +
       'Use sslmode=require to encrypt without verification, or pass the CA file as sslrootcert.'
   } else if (e.code === '3D000') {
     message = `Database "${t.database}" does not exist at ${hostPort}.`
@@ -254,7 +272,7 @@ export function explainConnectionError(error: unknown, t: DatabaseTarget): Error
   } else if (e.code === '57P03') {
     message = `The server at ${hostPort} is not accepting connections yet (starting up, or a paused project).`
   } else {
-    return new Error(scrub(`Could not connect to ${where}: ${e.message ?? 'unknown error'}`, t))
+    return new Error(scrub(`Could not connect to ${where}: ${e.message}`, t))
   }
   return new ConfigurationError(scrub(message, t))
 }
@@ -282,7 +300,7 @@ export async function connect(t: DatabaseTarget, opts: ConnectOptions = {}): Pro
     try {
       return await attempt(t, t.sslmode, opts)
     } catch (error) {
-      const e = errorFields(error)
+      const e = connectionErrorFields(error)
       if (t.sslmode === 'prefer' && isServerRefusesSsl(e)) return await attempt(t, 'disable', opts)
       if (t.sslmode === 'allow' && isServerRequiresSsl(e)) return await attempt(t, 'require', opts)
       throw error
@@ -303,10 +321,10 @@ export interface ServerInfo {
  * without the password.
  */
 export async function preflight(
-  url: string,
+  url: DatabaseTarget | string,
   opts: ConnectOptions = {}
 ): Promise<{ client: pg.Client; target: DatabaseTarget; server: ServerInfo }> {
-  const target = parseDatabaseUrl(url)
+  const target = typeof url === 'string' ? parseDatabaseUrl(url) : url
   const client = await connect(target, opts)
   try {
     const { rows } = await client.query<{

@@ -5,6 +5,8 @@ import * as core from '@actions/core'
  * replaced by `***` in anything written elsewhere (issues, summaries, records).
  */
 const secrets = new Set<string>()
+/** The same, longest first, so a secret that contains another is replaced whole. */
+let ordered: string[] = []
 
 export function addSecret(value: string | undefined): void {
   if (!value) return
@@ -21,7 +23,10 @@ export function addSecret(value: string | undefined): void {
       const trimmed = line.trim()
       if (!trimmed) continue
       core.setSecret(trimmed)
-      if (trimmed.length >= 3) secrets.add(trimmed)
+      if (trimmed.length >= 3 && !secrets.has(trimmed)) {
+        secrets.add(trimmed)
+        ordered = [...secrets].sort((a, b) => b.length - a.length)
+      }
     }
   }
 }
@@ -56,8 +61,7 @@ export function addUrlSecrets(url: string): void {
 
 export function redact(text: string): string {
   let out = text
-  // Longest first, so a secret that contains another is replaced whole.
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+  for (const s of ordered) {
     out = out.split(s).join('***')
   }
   return out
@@ -66,4 +70,5 @@ export function redact(text: string): string {
 /** For tests: forget every registered secret. */
 export function clearSecrets(): void {
   secrets.clear()
+  ordered = []
 }

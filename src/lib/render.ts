@@ -1,4 +1,5 @@
 import {
+  apiMessage,
   HttpClient,
   HttpError,
   NetworkError,
@@ -371,12 +372,6 @@ interface Ids {
 }
 
 const enc = encodeURIComponent
-
-function apiMessage(body: string): string {
-  const parsed = parseJson<{ message?: unknown }>(body)
-  if (parsed && typeof parsed.message === 'string') return parsed.message
-  return body.trim().slice(0, 200)
-}
 
 /** What a Render status code means for the user, in words, with Render's own message. */
 export function explainRenderStatus(status: number, message: string, ids: Ids): string {

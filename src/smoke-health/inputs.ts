@@ -30,5 +30,3 @@ export function getInputs(read?: (name: string) => string): SmokeInputs {
     failOnUnhealthy: v['fail-on-unhealthy'] as boolean
   }
 }
-
-export const inputNames = Object.keys(spec)
