@@ -225,6 +225,27 @@ describe('deploy-api (dist bundle through the runner harness)', () => {
     )
   })
 
+  it('a cancelled run cancels the deploy it started, and opens no incident', async () => {
+    render.nextDeploys.push({ buildMs: Infinity })
+    const run = await runAction(
+      'deploy-api',
+      {
+        'render-api-key': render.apiKey,
+        'service-id': SVC,
+        'render-api-url': render.url,
+        'deploy-timeout': '30s'
+      },
+      { token: github.token, env: { GITHUB_API_URL: github.url }, cancelAfterMs: 1500 }
+    )
+    expect(run.code).toBe(1)
+    const id = run.outputs['deploy-id']
+    expect(id).not.toBe('')
+    expect(render.calls('POST', /\/cancel$/)).toHaveLength(1)
+    expect(render.view(id)?.status).toBe('canceled')
+    expect(github.issues).toHaveLength(0)
+    expect(run.summary).toContain('⏹️ cancelled')
+  })
+
   it('with rollback-on-failure off: no rollback, the gate decides the severity', async () => {
     render.nextDeploys.push({ healthy: false })
     const run = await deploy({ 'rollback-on-failure': 'false', environment: 'staging' })

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { logger, runAction, type RunState } from '../lib/action.js'
+import { logger, onCancel, runAction, type RunState } from '../lib/action.js'
 import { getContext, type RunContext } from '../lib/context.js'
 import { errorMessage } from '../lib/errors.js'
 import { healthStep, incidents, type HealthStep, type Incidents } from '../lib/steps.js'
@@ -122,8 +122,14 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
   })
   outputs.set('deploy-id', deploy.id)
 
-  // 5. Wait for a terminal status.
-  const waited = await core.group(`Waiting for deploy ${deploy.id}`, () => waitFor(run, deploy))
+  // 5. Wait for a terminal status. A cancelled run cancels the deploy it started.
+  const off = onCancel(async () => {
+    await render.cancelDeploy(service.id, deploy.id, Date.now() + 4000)
+    logger.info(`Cancelled Render deploy ${deploy.id} because the run was cancelled`)
+  })
+  const waited = await core
+    .group(`Waiting for deploy ${deploy.id}`, () => waitFor(run, deploy))
+    .finally(off)
   // action.yml: `timeout` when the deploy did not finish in time.
   outputs.set('status', waited.outcome === 'timeout' ? 'timeout' : waited.status)
   summary.section('Deploy', deployTable(run, waited, what))

@@ -40,6 +40,18 @@ export interface RunState<K extends string> {
  * Runs one action: the body returns a verdict line or throws. Outputs are set
  * and the summary written on every path; a throw fails the step with one message.
  */
+/** Work to undo when the runner cancels the run (e.g. cancel a deploy in flight). */
+const cancelHooks = new Set<() => Promise<void>>()
+
+/** Registers `hook` for a cancelled run; returns the function that unregisters it. */
+export function onCancel(hook: () => Promise<void>): () => void {
+  cancelHooks.add(hook)
+  return () => cancelHooks.delete(hook)
+}
+
+/** How long cancel hooks may take: the runner sends SIGTERM 7.5 s after SIGINT. */
+const CANCEL_HOOK_BUDGET_MS = 5000
+
 export async function runAction<K extends string>(
   name: string,
   defaults: Record<K, string>,
@@ -66,8 +78,13 @@ export async function runAction<K extends string>(
         `${name}: received ${signal}, the run was cancelled; no incident is opened or closed`
       )
       process.exitCode = 1
-      // Give in-flight work a moment to finish, then write what is known and stop.
-      setTimeout(() => void finish(`⏹️ cancelled (${signal})`).finally(() => process.exit(1)), 1500)
+      // Undo what must not outlive the run, give in-flight work a moment, then write what is known and stop.
+      const hooks = Promise.allSettled([...cancelHooks].map(h => h()))
+      const budget = new Promise(r => setTimeout(r, CANCEL_HOOK_BUDGET_MS))
+      const grace = new Promise(r => setTimeout(r, 1500))
+      void Promise.all([Promise.race([hooks, budget]), grace])
+        .then(() => finish(`⏹️ cancelled (${signal})`))
+        .finally(() => process.exit(1))
     })
   }
   let verdict = ''
