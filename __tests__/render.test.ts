@@ -154,6 +154,31 @@ describe('createDeploy', () => {
     expect(deploy).toMatchObject({ commit: { id: SHA }, status: 'created' })
   })
 
+  it('202: never takes an older queued deploy of the same commit', async () => {
+    // The fake's clock runs a minute behind while the stale deploy is created.
+    let offset = -60_000
+    const clocked = await FakeRender.start({ now: () => Date.now() + offset })
+    try {
+      clocked.addService({ id: SVC, liveDeployId: 'dep-old' })
+      const c = new RenderClient({
+        apiKey: clocked.apiKey,
+        baseUrl: clocked.url,
+        findIntervalMs: 20,
+        findTimeoutMs: 300
+      })
+      clocked.nextDeploys.push({ queuedMs: Infinity })
+      const stale = (await c.createDeploy(SVC, { commitId: SHA })).deploy
+      expect(stale.status).toBe('queued')
+      offset = 0
+      clocked.answer202 = true
+      clocked.nextDeploys.push({ hiddenMs: 60_000 })
+      const error = await c.createDeploy(SVC, { commitId: SHA }).catch((e: unknown) => e)
+      expect((error as Error).message).toMatch(/no matching new deploy appeared/)
+    } finally {
+      await clocked.close()
+    }
+  })
+
   it('202 and nothing appears: fails without re-posting', async () => {
     fake.answer202 = true
     fake.nextDeploys.push({ hiddenMs: 60_000 })
