@@ -9,6 +9,7 @@ export default {
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   // Benchmarks run with npm run bench, never as tests.
   testPathIgnorePatterns: ['/node_modules/', '\\.bench\\.test\\.ts$'],
+  globalSetup: '<rootDir>/__tests__/support/global-setup.mjs',
   testTimeout: 60000,
   maxWorkers: 2
 }

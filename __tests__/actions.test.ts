@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals'
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { readInputs, type Field } from '../src/lib/inputs.js'
-import { VERSION } from '../src/lib/version.js'
-import { COMMANDS } from '../src/main/commands.js'
-import { FakeHealth } from './support/fake-health.js'
+import { readInputs, type Field } from '../src/runtime/inputs.js'
+import { VERSION } from '../src/runtime/version.js'
+import { ACTION_NAMES as COMMANDS } from '../src/actions/registry.js'
+import { FakeHealth } from '../src/fakes/health.js'
 import { readActionYaml, ROOT, runAction } from './support/harness.js'
 
 const names = readdirSync(path.join(ROOT, 'actions')).sort()
@@ -42,7 +42,7 @@ describe('action.yml files', () => {
   it.each(names)(
     '%s: the code reads the same inputs with the same defaults as action.yml',
     async name => {
-      const mod = (await import(`../src/${name}/inputs.js`)) as {
+      const mod = (await import(`../src/actions/${name}/inputs.js`)) as {
         spec: Record<string, Field<unknown>>
       }
       const y = yamlOf(name)

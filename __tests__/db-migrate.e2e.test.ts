@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { FakeGitHub } from './support/fake-github.js'
-import { FakeHealth } from './support/fake-health.js'
+import { FakeGitHub } from '../src/fakes/github.js'
+import { FakeHealth } from '../src/fakes/health.js'
 import { runAction, type ActionRun } from './support/harness.js'
-import { closedPort } from './support/http-server.js'
+import { closedPort } from '../src/fakes/http-server.js'
 import {
   createDb,
   historyRows,

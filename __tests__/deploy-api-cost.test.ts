@@ -1,7 +1,7 @@
 // What a deploy costs in Render API calls, on a virtual clock (instant).
 import { describe, expect, it } from '@jest/globals'
-import { waitForDeploy } from '../src/deploy-api/wait.js'
-import type { Deploy, DeployStatus } from '../src/lib/render.js'
+import { waitForDeploy } from '../src/providers/render/wait.js'
+import type { Deploy, DeployStatus } from '../src/providers/render/client.js'
 
 /** Polls a deploy that follows `phases` (seconds each) on a virtual clock, at the action's defaults. */
 async function pollsFor(

@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { waitForDeploy, pollStartMs, type WaitOptions } from '../src/deploy-api/wait.js'
-import { HttpClient } from '../src/lib/http.js'
-import { RenderApiError, RenderClient, type Deploy, type DeployStatus } from '../src/lib/render.js'
-import { FakeRender } from './support/fake-render.js'
+import { waitForDeploy, pollStartMs, type WaitOptions } from '../src/providers/render/wait.js'
+import { HttpClient } from '../src/providers/http/client.js'
+import {
+  RenderApiError,
+  RenderClient,
+  type Deploy,
+  type DeployStatus
+} from '../src/providers/render/client.js'
+import { FakeRender } from '../src/fakes/render.js'
 
 /** A client whose deploy reports `statuses[i]` at poll i (the last one repeats), on a virtual clock. */
 function scripted(

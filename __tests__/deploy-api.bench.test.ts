@@ -1,8 +1,8 @@
 // Benchmark (npm run bench, not npm test): deploy-api's wall time against a fake
 // Render deploy scripted to take N seconds, at the default health settings.
 import { describe, expect, it } from '@jest/globals'
-import { FakeGitHub } from './support/fake-github.js'
-import { FakeRender } from './support/fake-render.js'
+import { FakeGitHub } from '../src/fakes/github.js'
+import { FakeRender } from '../src/fakes/render.js'
 import { runAction } from './support/harness.js'
 
 describe('deploy-api wall time', () => {

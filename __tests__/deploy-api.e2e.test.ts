@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { FakeGitHub } from './support/fake-github.js'
-import { FakeRender } from './support/fake-render.js'
+import { FakeGitHub } from '../src/fakes/github.js'
+import { FakeRender } from '../src/fakes/render.js'
 import { runAction, type ActionRun } from './support/harness.js'
 
 const SVC = 'srv-api1'

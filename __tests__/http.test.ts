@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { HttpClient, NetworkError, parseRetryAfter } from '../src/lib/http.js'
-import { closedPort, sendJson, TestServer } from './support/http-server.js'
+import { HttpClient, NetworkError, parseRetryAfter } from '../src/providers/http/client.js'
+import { closedPort, sendJson, TestServer } from '../src/fakes/http-server.js'
 
 describe('HttpClient against a real server', () => {
   // Each path answers from a script: one entry per request, the last repeats.

@@ -8,10 +8,10 @@ import {
   readInputs,
   secret,
   text
-} from '../src/lib/inputs.js'
-import { checkAssertion, parseStatusSet } from '../src/lib/health.js'
-import { addSecret, redact } from '../src/lib/redact.js'
-import { forEnvironment, worst } from '../src/lib/severity.js'
+} from '../src/runtime/inputs.js'
+import { checkAssertion, parseStatusSet } from '../src/engines/health/health.js'
+import { addSecret, redact } from '../src/runtime/redact.js'
+import { forEnvironment, worst } from '../src/engines/incident/severity.js'
 
 describe('inputs', () => {
   it('parses durations', () => {

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { HttpClient, NetworkError } from '../src/lib/http.js'
-import { addSecret, clearSecrets } from '../src/lib/redact.js'
-import { RenderApiError, RenderClient } from '../src/lib/render.js'
-import { FakeRender } from './support/fake-render.js'
+import { HttpClient, NetworkError } from '../src/providers/http/client.js'
+import { addSecret, clearSecrets } from '../src/runtime/redact.js'
+import { RenderApiError, RenderClient } from '../src/providers/render/client.js'
+import { FakeRender } from '../src/fakes/render.js'
 
 const SVC = 'srv-api'
 const SHA = '0123456789abcdef0123456789abcdef01234567'

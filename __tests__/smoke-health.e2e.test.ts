@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { FakeGitHub } from './support/fake-github.js'
-import { FakeHealth } from './support/fake-health.js'
+import { FakeGitHub } from '../src/fakes/github.js'
+import { FakeHealth } from '../src/fakes/health.js'
 import { runAction, type ActionRun } from './support/harness.js'
-import { closedPort } from './support/http-server.js'
+import { closedPort } from '../src/fakes/http-server.js'
 
 const fast = { timeout: '2s', interval: '100ms', 'request-timeout': '1s' }
 

@@ -2,9 +2,17 @@ import { describe, expect, it } from '@jest/globals'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
-import { LOCK_KEY, LockTimeoutError, MigrationError } from '../../src/db-migrate/apply.js'
-import { DestructiveChangeError, migrate, newState } from '../../src/db-migrate/engine.js'
-import { MigrationHistoryError } from '../../src/db-migrate/plan.js'
+import {
+  LOCK_KEY,
+  LockTimeoutError,
+  MigrationError
+} from '../../src/actions/db-migrate/engine/apply.js'
+import {
+  DestructiveChangeError,
+  migrate,
+  newState
+} from '../../src/actions/db-migrate/engine/engine.js'
+import { MigrationHistoryError } from '../../src/actions/db-migrate/engine/plan.js'
 import { captureLog, historyRows, query, tables, engineFixture } from './helpers.js'
 
 const fx = engineFixture()

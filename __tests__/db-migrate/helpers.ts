@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterEach, beforeEach } from '@jest/globals'
-import type { MigrateOptions } from '../../src/db-migrate/engine.js'
-import type { EngineLogger as Logger } from '../../src/lib/logger.js'
+import type { MigrateOptions } from '../../src/actions/db-migrate/engine/engine.js'
+import type { EngineLogger as Logger } from '../../src/runtime/logger.js'
 
 export const PG_HOST = process.env.SHIPGATE_TEST_PGHOST ?? '127.0.0.1'
 export const PG_PORT = Number(process.env.SHIPGATE_TEST_PGPORT ?? 5432)

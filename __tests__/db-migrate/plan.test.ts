@@ -6,7 +6,7 @@ import {
   transactionMode,
   type LoadedMigration,
   type LocalMigration
-} from '../../src/db-migrate/local.js'
+} from '../../src/actions/db-migrate/engine/local.js'
 import {
   destructiveKinds,
   findDestructive,
@@ -16,7 +16,7 @@ import {
   isTransactionControl,
   MigrationHistoryError,
   planFile
-} from '../../src/db-migrate/plan.js'
+} from '../../src/actions/db-migrate/engine/plan.js'
 import { captureLog, makeProject, removeDir } from './helpers.js'
 
 const loc = (version: string): LocalMigration => ({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import net from 'node:net'
-import { ConfigurationError } from '../../src/lib/errors.js'
-import { parseDatabaseUrl, preflight } from '../../src/lib/postgres.js'
+import { ConfigurationError } from '../../src/runtime/errors.js'
+import { parseDatabaseUrl, preflight } from '../../src/providers/postgres/client.js'
 import { createDb, PG_HOST, PG_PORT, type TestDb } from './helpers.js'
 
 const PASSWORD = 's3cr%3Ft!pw' // percent-encoded in URLs; decoded it is s3cr?t!pw

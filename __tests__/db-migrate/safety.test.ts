@@ -6,13 +6,13 @@
 import { describe, expect, it } from '@jest/globals'
 import path from 'node:path'
 import pg from 'pg'
-import { LOCK_KEY, MigrationError } from '../../src/db-migrate/apply.js'
+import { LOCK_KEY, MigrationError } from '../../src/actions/db-migrate/engine/apply.js'
 import {
   APPLICATION_NAME,
   migrate,
   newState,
   type MigrateOptions
-} from '../../src/db-migrate/engine.js'
+} from '../../src/actions/db-migrate/engine/engine.js'
 import { historyRows, makeProject, query, removeDir, tables, engineFixture } from './helpers.js'
 
 const fx = engineFixture()

@@ -2,13 +2,13 @@ import { afterAll, describe, expect, it } from '@jest/globals'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { getInputs } from '../../src/db-migrate/inputs.js'
+import { getInputs } from '../../src/actions/db-migrate/inputs.js'
 import {
   DEFAULT_SEED_CONFIG,
   findSeedFiles,
   parseSeedConfig,
   segmentPattern
-} from '../../src/db-migrate/seeds.js'
+} from '../../src/actions/db-migrate/engine/seeds.js'
 import { removeDir } from './helpers.js'
 
 const dirs: string[] = []

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
-import { lineColumn, splitAndTrim, splitStatements } from '../../src/db-migrate/split.js'
+import {
+  lineColumn,
+  splitAndTrim,
+  splitStatements
+} from '../../src/actions/db-migrate/engine/split.js'
 
 /**
  * Expected values are the output of the Supabase CLI 2.117.0's own splitter

@@ -1,0 +1,3 @@
+import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);
+import{a as s}from"../chunks/chunk-PVWXOA4W.js";import{e as i}from"../chunks/chunk-HJCH3WXL.js";import"../chunks/chunk-SFVEWVC5.js";import{f as e,g as r,p as o,q as t,v as m}from"../chunks/chunk-SI7YRXC3.js";import"../chunks/chunk-DHWYOFOE.js";import"../chunks/chunk-2BIGDJKO.js";var n={"vercel-token":r(t("a Vercel token")),"vercel-project-id":e(t("a Vercel project ID")),"vercel-team-id":e(o()),...i("health-",{timeout:"5m",interval:"10s",successes:3}),...m()},p={"deployment-url":"",healthy:"false","issue-number":"","issue-url":""};function y(c){return s(c,"deploy-web",n,p)}export{y as run};
+//# sourceMappingURL=deploy-web.js.map

@@ -1,0 +1,3 @@
+import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);
+import{a as n}from"../chunks/chunk-PVWXOA4W.js";import{e as s}from"../chunks/chunk-HJCH3WXL.js";import"../chunks/chunk-SFVEWVC5.js";import{f as e,g as o,o as t,p as i,q as r,v as m}from"../chunks/chunk-SI7YRXC3.js";import"../chunks/chunk-DHWYOFOE.js";import"../chunks/chunk-2BIGDJKO.js";var p={provider:e(t(["render","vercel"])),"api-key":o(r("a Render API key or a Vercel token")),target:e(r("a Render service ID or a Vercel project ID")),"deploy-id":e(i()),...s("health-",{timeout:"5m",interval:"10s",successes:3}),...m()},c={"deploy-id":"",healthy:"false","issue-number":"","issue-url":""};function v(l){return n(l,"rollback",p,c)}export{v as run};
+//# sourceMappingURL=rollback.js.map

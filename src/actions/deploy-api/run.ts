@@ -1,0 +1,376 @@
+import type { Clients } from '../../providers/clients.js'
+import type { RunContext } from '../../runtime/context.js'
+import { errorMessage } from '../../runtime/errors.js'
+import type { Host } from '../../runtime/host.js'
+import { runAction, type Outcome, type RunState } from '../../runtime/run-action.js'
+import { healthStep, type HealthStep } from '../../engines/health/step.js'
+import { incidents, type Incidents } from '../../engines/incident/lifecycle.js'
+import { rollBackAndGate, type RollbackResult } from '../../engines/rollback.js'
+import { formatDuration } from '../../runtime/inputs.js'
+import { RenderClient, type Deploy, type Service } from '../../providers/render/client.js'
+import { forEnvironment, type Severity } from '../../engines/incident/severity.js'
+import { table } from '../../runtime/summary.js'
+import { DeploymentRecord } from '../../engines/deployment.js'
+import { getInputs, type DeployInputs } from './inputs.js'
+import { waitForDeploy, type WaitResult } from '../../providers/render/wait.js'
+
+const OUTPUTS = {
+  'deploy-id': '',
+  status: '',
+  'previous-deploy-id': '',
+  healthy: 'false',
+  'rolled-back': 'false',
+  'rollback-deploy-id': '',
+  'duration-seconds': '',
+  'issue-number': '',
+  'issue-url': ''
+}
+type OutputName = keyof typeof OUTPUTS
+type State = RunState<OutputName, Clients>
+type Verdict = { ok: boolean; verdict: string }
+
+export function run(host: Host<Clients>): Promise<Outcome> {
+  return runAction(host, 'deploy-api', OUTPUTS, async state => {
+    const started = host.clock.now()
+    const duration = (): void =>
+      state.outputs.set('duration-seconds', Math.round((host.clock.now() - started) / 1000))
+    const off = host.cancellation.onCancel(async () => duration())
+    try {
+      return await deploy(state)
+    } finally {
+      off()
+      duration()
+    }
+  })
+}
+
+/** Everything one run knows, passed between the steps below. */
+interface Run {
+  inputs: DeployInputs
+  ctx: RunContext
+  render: RenderClient
+  service: Service
+  previous?: Deploy
+  record: DeploymentRecord
+  incident: Incidents
+  state: State
+  host: Host<Clients>
+}
+
+async function deploy(state: State): Promise<Verdict> {
+  const { host } = state
+  const ctx = host.context
+  const inputs = getInputs(ctx.sha, host.input, host.log.debug)
+  const { outputs, summary, notes } = state
+  const render = host.clients.render({
+    apiKey: inputs.apiKey,
+    baseUrl: inputs.renderApiUrl,
+    log: m => host.log.info(m),
+    now: () => host.clock.now(),
+    sleep: ms => host.clock.sleep(ms)
+  })
+
+  // 2. The service, and the rollback target: its live deploy.
+  const service = await render.getService(inputs.serviceId)
+  if (service.suspended === 'suspended') {
+    const by = service.suspenders?.length ? ` (by ${service.suspenders.join(', ')})` : ''
+    throw new Error(
+      `service ${service.name} (${service.id}) is suspended${by}: resume it in the Render dashboard, then deploy again`
+    )
+  }
+  const previous = await render.liveDeploy(service.id)
+  outputs.set('previous-deploy-id', previous?.id)
+  host.log.info(
+    previous
+      ? `Rollback target: live deploy ${previous.id} (${label(previous)})`
+      : `Service ${service.name} has no live deploy: there is nothing to roll back to`
+  )
+
+  // 3. The GitHub Deployment, in progress.
+  const what = inputs.imageUrl ? `image ${inputs.imageUrl}` : `commit ${inputs.commit.slice(0, 7)}`
+  const incident = incidents(state, inputs.githubToken, {
+    ...inputs.incident,
+    action: 'deploy-api',
+    target: service.name
+  })
+  const record = new DeploymentRecord(
+    inputs.githubDeployment ? incident.github : undefined,
+    host.log,
+    ctx.runUrl
+  )
+  await record.start({
+    ref: inputs.commit || ctx.sha,
+    environment: inputs.environment,
+    description: `Render deploy of ${what} to ${service.name}`
+  })
+  const run: Run = { inputs, ctx, render, service, previous, record, incident, state, host }
+  try {
+    return await deployAndGate(run, what)
+  } catch (error) {
+    await record.finish('error', errorMessage(error))
+    throw error
+  } finally {
+    if (record.error) notes.push(record.error)
+    summary.section(
+      'Render API',
+      `${render.calls.get} GET and ${render.calls.post} POST request(s), ${render.calls.retries} of them retries.`
+    )
+  }
+}
+
+async function deployAndGate(run: Run, what: string): Promise<Verdict> {
+  const { inputs, render, service, state, host } = run
+  const { outputs, summary } = state
+
+  // 4. Trigger: one POST (retried on 429 only).
+  host.log.info(
+    `Deploying ${what} to ${service.name} (${service.id})${inputs.clearCache ? ', clearing the build cache' : ''}`
+  )
+  const { deploy } = await render.createDeploy(service.id, {
+    commitId: inputs.commit || undefined,
+    imageUrl: inputs.imageUrl || undefined,
+    clearCache: inputs.clearCache
+  })
+  outputs.set('deploy-id', deploy.id)
+
+  // 5. Wait for a terminal status. A cancelled run cancels the deploy it started.
+  const off = host.cancellation.onCancel(async () => {
+    await render.cancelDeploy(service.id, deploy.id, Date.now() + 4000)
+    host.log.info(`Cancelled Render deploy ${deploy.id} because the run was cancelled`)
+  })
+  const waited = await host.log
+    .group(`Waiting for deploy ${deploy.id}`, () => waitFor(run, deploy))
+    .finally(off)
+  // action.yml: `timeout` when the deploy did not finish in time.
+  outputs.set('status', waited.outcome === 'timeout' ? 'timeout' : waited.status)
+  summary.section('Deploy', deployTable(run, waited, what))
+  if (waited.outcome !== 'live') return notLive(run, waited)
+
+  // 6. The health gate.
+  const { health } = inputs
+  if (!health)
+    return succeed(
+      run,
+      `Deploy ${deploy.id} is live (no health checks configured)`,
+      `✅ deploy ${deploy.id} is live (no health-url or health-checks: gate skipped)`
+    )
+  const step = await healthStep(
+    host,
+    summary,
+    'Health gate',
+    `Health gate after deploy ${deploy.id}`,
+    health
+  )
+  outputs.set('healthy', step.gate.healthy)
+
+  // 7. Healthy: success, close the incident.
+  if (step.gate.healthy)
+    return succeed(
+      run,
+      `Deploy ${deploy.id} is live and healthy`,
+      `✅ deploy ${deploy.id} is live and healthy (${step.gate.results.length} check(s))`
+    )
+
+  // 8. Unhealthy: roll back, check again, report.
+  return rollBackAndReport(run, deploy, step)
+}
+
+/** Live (and healthy, when gated): Deployment success, incident closed. */
+async function succeed(run: Run, description: string, verdict: string): Promise<Verdict> {
+  await run.record.finish('success', description, serviceUrl(run.service))
+  run.state.outputs.set('healthy', true)
+  await run.incident.resolve()
+  return { ok: true, verdict }
+}
+
+/** A deploy is cancelled at the deadline; a rollback never is (it is the way back). */
+function waitFor(run: Run, deploy: Deploy, cancelOnTimeout = true): Promise<WaitResult> {
+  return waitForDeploy({
+    client: run.render,
+    serviceId: run.service.id,
+    deploy,
+    timeoutMs: run.inputs.deployTimeoutMs,
+    cancelOnTimeout,
+    log: m => run.host.log.info(m),
+    now: () => run.host.clock.now(),
+    sleep: ms => run.host.clock.sleep(ms)
+  })
+}
+
+/** Failed, superseded or timed out: Render still serves the previous deploy. */
+async function notLive(run: Run, waited: WaitResult): Promise<Verdict> {
+  const { deploy, status } = waited
+  if (waited.outcome === 'superseded') {
+    const line = `deploy ${deploy.id} was ${status}: a newer deploy (or a person) superseded it`
+    if (run.inputs.onSuperseded === 'succeed') {
+      await run.record.finish('inactive', line)
+      return { ok: true, verdict: `⏭️ ${line} (on-superseded: succeed)` }
+    }
+    await run.record.finish('failure', line)
+    await reportUnchanged(run, waited, `${line} (on-superseded: fail)`)
+    return { ok: false, verdict: `❌ ${line} (on-superseded: fail)` }
+  }
+  if (waited.outcome === 'timeout') {
+    const cancel = waited.canceled
+      ? 'it was cancelled'
+      : `cancelling it failed (${waited.cancelError ?? 'unknown reason'}): cancel it in the Render dashboard`
+    const line = `deploy ${deploy.id} was still ${waited.statusAtDeadline} after deploy-timeout (${formatDuration(run.inputs.deployTimeoutMs)}); ${cancel}`
+    await run.record.finish('failure', line)
+    await reportUnchanged(run, waited, line)
+    return { ok: false, verdict: `❌ ${line}` }
+  }
+  const line = run.previous
+    ? `deploy ${deploy.id} ended ${status}: Render keeps the previous deploy (${run.previous.id}) live, so production is unchanged`
+    : `deploy ${deploy.id} ended ${status}; no deploy was live before it`
+  await run.record.finish('failure', line)
+  await reportUnchanged(run, waited, line)
+  return { ok: false, verdict: `❌ ${line}. Read the deploy's logs in the Render dashboard.` }
+}
+
+/**
+ * A deploy that never went live leaves production as it was: a SEV3 incident
+ * (minor: the release is blocked, users are not affected), closed by the next good deploy.
+ */
+async function reportUnchanged(run: Run, waited: WaitResult, line: string): Promise<void> {
+  const { deploy } = waited
+  await run.incident.fail({
+    severity: forEnvironment('sev3', run.inputs.environment),
+    cause: `deploy ${deploy.id} ${waited.outcome === 'timeout' ? 'timed out' : `ended ${waited.status}`}`,
+    details: `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${run.service.name}\` did not go live: ${line}.`,
+    evidence: deployTable(run, waited, label(deploy)),
+    actions: [
+      `Triggered Render deploy \`${deploy.id}\` and followed it for ${formatDuration(waited.elapsedMs)} (${waited.polls} status checks).`,
+      waited.outcome === 'timeout'
+        ? waited.canceled
+          ? 'Cancelled it at the deploy-timeout.'
+          : 'Could not cancel it at the deploy-timeout.'
+        : 'Left the previous deploy live; nothing to roll back.'
+    ],
+    runbook: ['deploy-failed']
+  })
+}
+
+const AUTO_DEPLOY_WARNING =
+  "Render's API rollback leaves auto-deploy on: the next push to the branch deploys the bad code again. " +
+  'Pause auto-deploy or revert the commit.'
+
+/** Rolls back to the deploy that was live before, waits for it (never cancelled), and gates again. */
+async function rollBack(run: Run): Promise<RollbackResult> {
+  const { inputs, render, service, previous, state } = run
+  if (!inputs.rollbackOnFailure)
+    return {
+      live: false,
+      problem: '',
+      actions: ['Did not roll back: `rollback-on-failure` is off.']
+    }
+  if (!previous)
+    return {
+      live: false,
+      problem: '',
+      actions: ['Could not roll back: the service had no live deploy before this one.']
+    }
+  let started: Deploy | undefined
+  return rollBackAndGate({
+    host: run.host,
+    summary: state.summary,
+    targetId: previous.id,
+    health: inputs.health,
+    warning: AUTO_DEPLOY_WARNING,
+    onStarted: id => state.outputs.set('rollback-deploy-id', id),
+    platform: {
+      noun: 'Render deploy',
+      start: async id => {
+        started = await render.rollback(service.id, id)
+        return started.id
+      },
+      wait: async id => {
+        const waited = await waitFor(run, started!, false)
+        const evidence = deployTable(run, waited, `rollback to ${previous.id}`)
+        if (waited.outcome === 'live') {
+          state.outputs.set('rolled-back', true)
+          return { evidence }
+        }
+        const problem =
+          waited.outcome === 'timeout'
+            ? `rollback deploy ${id} was still ${waited.statusAtDeadline} at deploy-timeout; it was left running (do not cancel it)`
+            : `rollback deploy ${id} ended ${waited.status}`
+        return { problem, evidence }
+      }
+    }
+  })
+}
+
+/** The gate failed: roll back, then open or update the incident (SEV2 if health came back, else SEV1). */
+async function rollBackAndReport(run: Run, deploy: Deploy, first: HealthStep): Promise<Verdict> {
+  const { inputs, service, previous } = run
+  const { rollbackId: rollback, after, problem, actions } = await rollBack(run)
+  const restored = after?.gate.healthy === true
+  // Nothing tried: the gate's own severity (an outage is SEV1, slowness alone SEV2).
+  const level: Severity = restored
+    ? 'sev2'
+    : rollback || problem
+      ? 'sev1'
+      : (first.gate.severity ?? 'sev1')
+  const severity = forEnvironment(level, inputs.environment)
+  const outcome = restored
+    ? `rolled back to ${previous!.id}, healthy again`
+    : problem || (rollback ? 'still unhealthy after the rollback' : 'not rolled back')
+  const evidence = [`**After deploy \`${deploy.id}\`**`, first.evidence]
+  if (after && rollback)
+    evidence.push(`**After rollback deploy \`${rollback}\`**`, after.evidence)
+  await run.incident.fail({
+    severity,
+    cause: `deploy ${deploy.id} unhealthy, ${outcome}`,
+    details: [
+      `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${service.name}\` (\`${service.id}\`) went live and failed its health gate.`,
+      rollback ? `Rollback deploy: \`${rollback}\` (to \`${previous!.id}\`).` : '',
+      restored ? 'The rollback restored health.' : 'Health is not restored.'
+    ]
+      .filter(Boolean)
+      .join(' '),
+    evidence: evidence.join('\n\n'),
+    actions: [
+      `Deployed ${label(deploy)} as Render deploy \`${deploy.id}\`; it went live.`,
+      `The health gate failed: ${first.cause}.`,
+      ...actions
+    ],
+    runbook: ['rollback', 'http-503', ...(after ?? first).runbook],
+    url: first.url
+  })
+  await run.record.finish(
+    'failure',
+    `Deploy ${deploy.id} failed its health gate; ${outcome}`,
+    serviceUrl(service)
+  )
+  return {
+    ok: false,
+    verdict: `❌ deploy ${deploy.id} failed its health gate (${severity.toUpperCase()}): ${outcome}`
+  }
+}
+
+function serviceUrl(service: Service): string | undefined {
+  return service.serviceDetails?.url
+}
+
+/** What a deploy ships, in words. */
+function label(d: Deploy): string {
+  if (d.image?.ref) return `image ${d.image.ref}`
+  if (d.commit?.id) return `commit ${d.commit.id.slice(0, 7)}`
+  return "the service's latest commit"
+}
+
+function deployTable(run: Run, waited: WaitResult, what: string): string {
+  return table(
+    ['Service', 'Deploy', 'Of', 'Status', 'Waited', 'Polls'],
+    [
+      [
+        `${run.service.name} (${run.service.id})`,
+        waited.deploy.id,
+        what,
+        waited.status,
+        formatDuration(waited.elapsedMs),
+        waited.polls
+      ]
+    ]
+  )
+}

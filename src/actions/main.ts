@@ -1,0 +1,23 @@
+import { createClients } from '../providers/clients.js'
+import { closeConnections } from '../providers/http/client.js'
+import { createActionsHost } from '../runtime/actions-host.js'
+import { ACTION_NAMES, ACTIONS, isActionName } from './registry.js'
+
+/**
+ * The entry of every bundle on a runner: `name` is the action, or undefined for
+ * the root action, which reads it from the `command` input.
+ */
+export async function main(name?: string): Promise<void> {
+  const host = createActionsHost(context => createClients(context))
+  const command = name ?? host.input('command')
+  if (!isActionName(command)) {
+    host.setFailed(
+      `Input 'command' has an invalid value ${JSON.stringify(command.slice(0, 80))}: expected one of ${ACTION_NAMES.join(', ')}`
+    )
+    return
+  }
+  const action = await ACTIONS[command]()
+  const outcome = await action.run(host)
+  await closeConnections()
+  if (outcome.status === 'cancelled') process.exit(1)
+}

@@ -1,0 +1,194 @@
+import type { RunContext } from '../../runtime/context.js'
+import type { Logger } from '../../runtime/logger.js'
+import { explainGitHubError, type GitHub, type Issue } from '../../providers/github/client.js'
+import { formatDuration } from '../../runtime/inputs.js'
+import { redact } from '../../runtime/redact.js'
+import { runbookMarkdown, type RunbookKey } from './runbook.js'
+import { isMoreSevere, type Severity } from './severity.js'
+
+export interface IncidentSettings {
+  action: string
+  environment: string
+  target: string
+  labels: string[]
+  assignees: string[]
+  open: boolean
+  close: boolean
+}
+
+export interface FailureReport {
+  severity: Severity
+  /** One line, for the title. */
+  cause: string
+  /** Markdown paragraphs: what failed. */
+  details: string
+  /** Markdown: the evidence (usually a table). */
+  evidence: string
+  /** What the action did about it. */
+  actions: string[]
+  runbook: RunbookKey[]
+  /** The failing URL, put into the runbook's commands. */
+  url?: string
+}
+
+export interface IncidentOutcome {
+  state: 'opened' | 'updated' | 'closed' | 'unchanged' | 'skipped' | 'failed'
+  number?: number
+  url?: string
+  /** Set when the GitHub API refused: what permission or step is missing. */
+  error?: string
+}
+
+export function fingerprint(
+  s: Pick<IncidentSettings, 'action' | 'environment' | 'target'>
+): string {
+  return `${s.action}/${s.environment}/${s.target}`
+}
+
+export function marker(fp: string): string {
+  return `<!-- shipgate:incident ${fp} -->`
+}
+
+const SEV_LABEL = /^sev[1-4]$/
+
+function labelNames(issue: Issue): string[] {
+  return issue.labels.map(l => (typeof l === 'string' ? l : (l.name ?? '')))
+}
+
+function currentSeverity(issue: Issue): Severity | undefined {
+  const fromLabel = labelNames(issue).find(l => SEV_LABEL.test(l))
+  if (fromLabel) return fromLabel as Severity
+  const m = issue.title.match(/^\[SEV([1-4])\]/)
+  return m ? (`sev${m[1]}` as Severity) : undefined
+}
+
+export function incidentTitle(s: IncidentSettings, severity: Severity, cause: string): string {
+  const line = cause.replace(/\s+/g, ' ').trim()
+  const title = `[${severity.toUpperCase()}] ${s.environment}: ${s.action} failed for ${s.target}: ${line}`
+  return redact(title.length > 240 ? `${title.slice(0, 237)}...` : title)
+}
+
+function linksMarkdown(ctx: RunContext): string {
+  const links = [
+    ctx.runUrl && `[workflow run](${ctx.runUrl})`,
+    ctx.commitUrl && `commit [\`${ctx.sha.slice(0, 7)}\`](${ctx.commitUrl})`,
+    ctx.refName && `ref \`${ctx.refName}\``,
+    ctx.actor && `triggered by @${ctx.actor}`
+  ].filter(Boolean)
+  return links.join(' · ')
+}
+
+function reportMarkdown(r: FailureReport, ctx: RunContext, heading: string): string {
+  const parts = [
+    `### ${heading}`,
+    r.details,
+    '#### Evidence',
+    r.evidence,
+    '#### What Shipgate did',
+    r.actions.map(a => `- ${a}`).join('\n'),
+    `#### Links\n${linksMarkdown(ctx)}`
+  ]
+  const steps = runbookMarkdown(r.runbook, r.url)
+  if (steps) parts.push('#### Runbook', steps)
+  return parts.filter(Boolean).join('\n\n')
+}
+
+export function incidentBody(s: IncidentSettings, r: FailureReport, ctx: RunContext): string {
+  const fp = fingerprint(s)
+  const head = `${marker(fp)}\n**${r.severity.toUpperCase()}** · environment \`${s.environment}\` · target \`${s.target}\` · opened by Shipgate \`${s.action}\``
+  return redact(`${head}\n\n${reportMarkdown(r, ctx, 'What failed')}`)
+}
+
+/**
+ * The open incident issue for this fingerprint, if any: open issues carrying
+ * the first label, every page, pull requests skipped, matched by the marker.
+ */
+export async function findIncident(
+  github: GitHub,
+  s: IncidentSettings
+): Promise<Issue | undefined> {
+  const label = s.labels[0] ?? 'incident'
+  const m = marker(fingerprint(s))
+  const issues = await github.listOpenIssues(label)
+  return issues.filter(i => (i.body ?? '').includes(m)).sort((a, b) => a.number - b.number)[0]
+}
+
+/** Opens the incident, or comments on the open one (raising its severity when it rose). */
+export async function reportFailure(
+  github: GitHub | undefined,
+  s: IncidentSettings,
+  r: FailureReport,
+  ctx: RunContext,
+  log: Logger
+): Promise<IncidentOutcome> {
+  if (!s.open) return { state: 'skipped' }
+  if (!github) {
+    const message = 'no github-token was given, so no incident issue was opened'
+    log.warning(message)
+    return { state: 'failed', error: message }
+  }
+  try {
+    const existing = await findIncident(github, s)
+    if (!existing) {
+      const issue = await github.createIssue({
+        title: incidentTitle(s, r.severity, r.cause),
+        body: incidentBody(s, r, ctx),
+        labels: [...new Set([...s.labels, r.severity])],
+        assignees: s.assignees
+      })
+      log.info(`Opened incident #${issue.number}: ${issue.html_url}`)
+      return { state: 'opened', number: issue.number, url: issue.html_url }
+    }
+    const comment = redact(
+      `${reportMarkdown(r, ctx, `Failed again (${r.severity.toUpperCase()})`)}`
+    )
+    await github.comment(existing.number, comment)
+    const was = currentSeverity(existing)
+    if (!was || isMoreSevere(r.severity, was)) {
+      const labels = labelNames(existing).filter(l => !SEV_LABEL.test(l))
+      await github.updateIssue(existing.number, {
+        title: incidentTitle(s, r.severity, r.cause),
+        labels: [...new Set([...labels, r.severity])]
+      })
+      log.info(`Incident #${existing.number} raised to ${r.severity.toUpperCase()}`)
+    }
+    log.info(`Updated incident #${existing.number}: ${existing.html_url}`)
+    return { state: 'updated', number: existing.number, url: existing.html_url }
+  } catch (error) {
+    return refused(
+      log,
+      `could not open or update the incident issue: ${explainGitHubError(error, 'issues: write')}`
+    )
+  }
+}
+
+/** Closes the open incident for this fingerprint, if any, with a resolution comment. */
+export async function resolveIncident(
+  github: GitHub | undefined,
+  s: IncidentSettings,
+  ctx: RunContext,
+  log: Logger,
+  now = Date.now()
+): Promise<IncidentOutcome> {
+  if (!s.close || !github) return { state: 'skipped' }
+  try {
+    const existing = await findIncident(github, s)
+    if (!existing) return { state: 'unchanged' }
+    const after = formatDuration(Math.max(0, now - Date.parse(existing.created_at)))
+    const run = ctx.runUrl ? ` ([run](${ctx.runUrl}))` : ''
+    await github.comment(existing.number, redact(`Resolved: healthy again after ${after}${run}.`))
+    await github.updateIssue(existing.number, { state: 'closed', state_reason: 'completed' })
+    log.info(`Closed incident #${existing.number}: healthy again after ${after}`)
+    return { state: 'closed', number: existing.number, url: existing.html_url }
+  } catch (error) {
+    return refused(
+      log,
+      `could not close the incident issue: ${explainGitHubError(error, 'issues: write')}`
+    )
+  }
+}
+
+function refused(log: Logger, message: string): IncidentOutcome {
+  log.error(message)
+  return { state: 'failed', error: message }
+}

@@ -1,0 +1,418 @@
+import {
+  apiMessage,
+  HttpClient,
+  HttpError,
+  NetworkError,
+  parseJson,
+  sleep as realSleep,
+  type HttpResponse
+} from '../http/client.js'
+import { redact } from '../../runtime/redact.js'
+
+export const DEFAULT_RENDER_API_URL = 'https://api.render.com/v1'
+
+export const DEPLOY_STATUSES = [
+  'created',
+  'queued',
+  'build_in_progress',
+  'update_in_progress',
+  'pre_deploy_in_progress',
+  'live',
+  'deactivated',
+  'build_failed',
+  'update_failed',
+  'canceled',
+  'pre_deploy_failed'
+] as const
+export type DeployStatus = (typeof DEPLOY_STATUSES)[number]
+
+/** Render's own `IsComplete` (R1 pkg/deploy/util.go). */
+export const TERMINAL_STATUSES: ReadonlySet<DeployStatus> = new Set([
+  'live',
+  'deactivated',
+  'build_failed',
+  'update_failed',
+  'canceled',
+  'pre_deploy_failed'
+])
+
+export type DeployTrigger =
+  | 'api'
+  | 'blueprint_sync'
+  | 'deploy_hook'
+  | 'deployed_by_render'
+  | 'manual'
+  | 'new_commit'
+  | 'other'
+  | 'rollback'
+  | 'service_resumed'
+  | 'service_updated'
+
+export interface Deploy {
+  id: string
+  status?: DeployStatus
+  trigger?: DeployTrigger
+  commit?: { id?: string; message?: string; createdAt?: string }
+  image?: { ref?: string; sha?: string }
+  createdAt?: string
+  updatedAt?: string
+  startedAt?: string
+  finishedAt?: string
+}
+
+export interface DeployWithCursor {
+  cursor: string
+  deploy: Deploy
+}
+
+export interface Service {
+  id: string
+  name: string
+  type?: string
+  suspended: 'suspended' | 'not_suspended'
+  suspenders?: string[]
+  autoDeploy?: 'yes' | 'no'
+  dashboardUrl?: string
+  /** Web services carry their public `url` here. */
+  serviceDetails?: { url?: string }
+}
+
+export interface CreateDeployInput {
+  commitId?: string
+  imageUrl?: string
+  clearCache?: boolean
+}
+
+export interface CreatedDeploy {
+  deploy: Deploy
+  /** Render answered 202 and the deploy was found by listing. */
+  queued: boolean
+}
+
+export interface RenderClientOptions {
+  apiKey: string
+  baseUrl?: string
+  http?: HttpClient
+  sleep?: (ms: number) => Promise<void>
+  now?: () => number
+  /** How to find the deploy after a 202: poll every `findIntervalMs` for `findTimeoutMs` (CLI: 1 s, 1 min). */
+  findIntervalMs?: number
+  findTimeoutMs?: number
+  log?: (message: string) => void
+}
+
+/** A Render answer the caller cannot use, explained in words. */
+export class RenderApiError extends HttpError {
+  override name = 'RenderApiError'
+}
+
+/** Statuses a poll can shrug off and try again later. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof NetworkError) return true
+  return (
+    error instanceof HttpError &&
+    (error.status === 408 || error.status === 429 || error.status >= 500)
+  )
+}
+
+/** Requests and attempts made, for the benchmark and the summary. */
+export interface RenderCallCounts {
+  get: number
+  post: number
+  /** Attempts beyond the first (retries on 429/5xx/network). */
+  retries: number
+}
+
+/** Failures after which a POST may have reached Render (refused, DNS and TLS cannot have). */
+const AMBIGUOUS = new Set(['timeout', 'reset', 'network'])
+const AMBIGUOUS_FIND_MS = 15_000
+
+/** Clock skew allowed between the runner and Render when matching a 202's deploy by `createdAt`. */
+const SKEW_MS = 10_000
+
+/**
+ * A failed create that may still have created the deploy: the connection broke,
+ * or a 5xx came back (a proxy's 502/504 can follow a deploy Render made).
+ */
+function isAmbiguous(error: unknown): error is NetworkError | RenderApiError {
+  if (error instanceof NetworkError) return AMBIGUOUS.has(error.kind)
+  return error instanceof RenderApiError && [500, 502, 503, 504].includes(error.status)
+}
+
+/** Created after our request (allowing clock skew); without a timestamp, only a queued one. */
+function createdSince(d: Deploy, since: number): boolean {
+  const created = Date.parse(d.createdAt ?? '')
+  return Number.isNaN(created) ? d.status === 'queued' : created >= since - SKEW_MS
+}
+
+/** Typed client for the Render REST calls the deploy and rollback actions need. */
+export class RenderClient {
+  readonly calls: RenderCallCounts = { get: 0, post: 0, retries: 0 }
+  private readonly http: HttpClient
+  private readonly baseUrl: string
+  private readonly sleep: (ms: number) => Promise<void>
+  private readonly now: () => number
+
+  constructor(private readonly o: RenderClientOptions) {
+    this.baseUrl = (o.baseUrl || DEFAULT_RENDER_API_URL).replace(/\/+$/, '')
+    this.sleep = o.sleep ?? realSleep
+    this.now = o.now ?? Date.now
+    this.http =
+      o.http ??
+      new HttpClient({
+        timeoutMs: 20_000,
+        attempts: 5,
+        baseDelayMs: 1000,
+        maxDelayMs: 15_000,
+        maxRetryAfterMs: 65_000,
+        sleep: this.sleep,
+        onRetry: i => o.log?.(`Render API: retrying in ${Math.round(i.delayMs)}ms (${i.reason})`)
+      })
+  }
+
+  async getService(serviceId: string): Promise<Service> {
+    return this.json<Service>('GET', `/services/${enc(serviceId)}`, { serviceId })
+  }
+
+  /** Newest first. `status` is sent form-exploded: `status=a&status=b`. */
+  async listDeploys(
+    serviceId: string,
+    q: { status?: DeployStatus[]; limit?: number; cursor?: string } = {}
+  ): Promise<DeployWithCursor[]> {
+    const params = new URLSearchParams()
+    for (const s of q.status ?? []) params.append('status', s)
+    if (q.limit !== undefined) params.set('limit', String(q.limit))
+    if (q.cursor) params.set('cursor', q.cursor)
+    const query = params.toString() ? `?${params}` : ''
+    const list = await this.json<DeployWithCursor[]>(
+      'GET',
+      `/services/${enc(serviceId)}/deploys${query}`,
+      {
+        serviceId
+      }
+    )
+    return Array.isArray(list) ? list : []
+  }
+
+  /** The service's current live deploy, if any: the rollback target. */
+  async liveDeploy(serviceId: string): Promise<Deploy | undefined> {
+    return (await this.listDeploys(serviceId, { status: ['live'], limit: 1 }))[0]?.deploy
+  }
+
+  /** `deadline` (epoch ms) bounds the call and its retries, so a wait never overruns. */
+  async getDeploy(serviceId: string, deployId: string, deadline?: number): Promise<Deploy> {
+    const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}`
+    return this.parse<Deploy>(
+      await this.send('GET', path, { serviceId, deployId }, undefined, deadline)
+    )
+  }
+
+  /**
+   * Triggers a deploy. Retried only on 429 (after Retry-After): any other failure
+   * is reported, never retried. A 202 (queued, no body) is resolved by listing.
+   */
+  async createDeploy(serviceId: string, input: CreateDeployInput): Promise<CreatedDeploy> {
+    const body: Record<string, string> = { clearCache: input.clearCache ? 'clear' : 'do_not_clear' }
+    if (input.commitId) body.commitId = input.commitId
+    if (input.imageUrl) body.imageUrl = input.imageUrl
+    const since = this.now()
+    let res: HttpResponse
+    try {
+      res = await this.send('POST', `/services/${enc(serviceId)}/deploys`, { serviceId }, body)
+    } catch (error) {
+      // The request may have reached Render: look (never re-send) before failing.
+      if (!isAmbiguous(error)) throw error
+      this.o.log?.(`${error.message}. Looking for the deploy it may have created`)
+      const found = await this.findCreated(
+        serviceId,
+        input,
+        since,
+        Math.min(AMBIGUOUS_FIND_MS, this.o.findTimeoutMs ?? AMBIGUOUS_FIND_MS)
+      ).catch(() => undefined)
+      if (!found) {
+        throw new Error(
+          `${error.message}, and no new deploy appeared: check the service's Deploys page before re-running`
+        )
+      }
+      return { deploy: found, queued: false }
+    }
+    if (res.status === 202) {
+      this.o.log?.('Render queued the deploy (202, no body): looking it up')
+      return { deploy: await this.findCreated(serviceId, input, since), queued: true }
+    }
+    return { deploy: this.parse<Deploy>(res), queued: false }
+  }
+
+  /** Rolls back to `deployId`: Render creates a new deploy (trigger `rollback`). 429-only retry. */
+  async rollback(serviceId: string, deployId: string): Promise<Deploy> {
+    const res = await this.send(
+      'POST',
+      `/services/${enc(serviceId)}/rollback`,
+      { serviceId, deployId },
+      { deployId }
+    )
+    return this.parse<Deploy>(res)
+  }
+
+  /** `deadline` (epoch ms) bounds the call and any 429 wait. */
+  async cancelDeploy(serviceId: string, deployId: string, deadline?: number): Promise<Deploy> {
+    const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}/cancel`
+    return this.parse<Deploy>(
+      await this.send('POST', path, { serviceId, deployId }, undefined, deadline)
+    )
+  }
+
+  /**
+   * After a 202, find our deploy as Render's CLI does (newest `queued`, polled every
+   * 1 s for 1 min), but also accept a deploy that already moved on: one of the newest
+   * five created since the request (minus clock skew) whose commit or image matches.
+   */
+  private async findCreated(
+    serviceId: string,
+    input: CreateDeployInput,
+    since: number,
+    timeoutMs = this.o.findTimeoutMs ?? 60_000
+  ): Promise<Deploy> {
+    const interval = this.o.findIntervalMs ?? 1000
+    const deadline = this.now() + timeoutMs
+    for (;;) {
+      const list = await this.listDeploys(serviceId, { limit: 5 }).catch(e => {
+        if (!isTransient(e)) throw e
+        return []
+      })
+      const found = list
+        .map(x => x.deploy)
+        .find(
+          d =>
+            matchesInput(d, input) &&
+            (d.trigger === undefined || d.trigger === 'api') &&
+            createdSince(d, since)
+        )
+      if (found) return found
+      if (this.now() >= deadline) {
+        throw new Error(
+          'Render accepted the deploy (202) but no matching new deploy appeared within ' +
+            `${Math.round(timeoutMs / 1000)}s: check the service's Deploys page before re-running`
+        )
+      }
+      await this.sleep(interval)
+    }
+  }
+
+  private async json<T>(method: string, path: string, ids: Ids): Promise<T> {
+    return this.parse<T>(await this.send(method, path, ids))
+  }
+
+  private parse<T>(res: HttpResponse): T {
+    const data = parseJson<T>(res.body)
+    if (data === undefined)
+      throw new RenderApiError(
+        `Render answered ${res.status} with a body that is not JSON`,
+        res.status,
+        res.body
+      )
+    return data
+  }
+
+  /** One call; a POST retries on 429 only. Non-2xx answers become RenderApiError. */
+  private async send(
+    method: string,
+    path: string,
+    ids: Ids,
+    body?: unknown,
+    deadline?: number
+  ): Promise<HttpResponse> {
+    const post = method !== 'GET'
+    let res: HttpResponse
+    try {
+      res = await this.http.request(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.o.apiKey}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {})
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        deadline,
+        ...(post ? { retryRateLimited: true, timeoutMs: 30_000 } : {})
+      })
+    } catch (error) {
+      this.count(method, 1)
+      if (error instanceof NetworkError) {
+        const what = post
+          ? `; the request was not retried (it may or may not have reached Render)`
+          : ''
+        throw new NetworkError(
+          redact(`Render API ${method} ${path}: ${error.message}${what}`),
+          error.kind,
+          error.code
+        )
+      }
+      throw error
+    }
+    this.count(method, res.attempts)
+    if (res.status >= 200 && res.status < 300) return res
+    throw new RenderApiError(
+      redact(explainRenderStatus(res.status, apiMessage(res.body), ids)),
+      res.status,
+      res.body
+    )
+  }
+
+  private count(method: string, attempts: number): void {
+    if (method === 'GET') this.calls.get += attempts
+    else this.calls.post += attempts
+    this.calls.retries += attempts - 1
+  }
+}
+
+interface Ids {
+  serviceId: string
+  deployId?: string
+}
+
+const enc = encodeURIComponent
+
+/** What a Render status code means for the user, in words, with Render's own message. */
+export function explainRenderStatus(status: number, message: string, ids: Ids): string {
+  const said = message ? `: Render says "${message}"` : ''
+  const deploy = ids.deployId ? `deploy ${ids.deployId} of ` : ''
+  switch (status) {
+    case 400:
+      return `Render rejected the request (400)${said}`
+    case 401:
+      return 'the Render API key was rejected (401): check the secret'
+    case 403:
+      return `the Render API key may not act on ${deploy}service ${ids.serviceId} (403): use a key of a workspace member allowed to deploy it${said}`
+    case 404:
+      return ids.deployId
+        ? `${deploy}service ${ids.serviceId} not found (404): check service-id and that the key's workspace owns it${said}`
+        : `service ${ids.serviceId} not found (404): check service-id and that the key's workspace owns it`
+    case 409:
+      return `Render refused because of a conflicting operation on service ${ids.serviceId} (409)${said}`
+    case 410:
+      return `service ${ids.serviceId} is gone (410)${said}`
+    case 429:
+      return `Render's API rate limit was exceeded (429) and did not clear in time${said}`
+    default:
+      return status >= 500
+        ? `the Render API failed (${status})${said}: see https://status.render.com`
+        : `Render answered ${status}${said}`
+  }
+}
+
+/** A short SHA matches its full form; an image ref matches with or without a registry prefix. */
+function matchesInput(d: Deploy, input: CreateDeployInput): boolean {
+  const commit = d.commit?.id
+  if (
+    input.commitId &&
+    commit &&
+    !commit.startsWith(input.commitId) &&
+    !input.commitId.startsWith(commit)
+  )
+    return false
+  const ref = d.image?.ref
+  if (input.imageUrl && ref && !ref.endsWith(input.imageUrl) && !input.imageUrl.endsWith(ref))
+    return false
+  return true
+}
