@@ -2,7 +2,7 @@
 // tiny entry per action, dist/<name>/index.js, which action.yml points at.
 // Actions load lazily inside the bundle, so each run evaluates only what it uses.
 import { build } from 'esbuild'
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { actionNames } from './registry.mjs'
 
 const started = Date.now()
@@ -11,8 +11,27 @@ const out = `dist.tmp-${process.pid}`
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
 
+// @actions/core imports its HTTP client only for OIDC tokens, which no action asks for.
+// Marked free of side effects, it (and the undici it loads) is left out of the
+// bundle unless something uses it: every run starts ~30 ms sooner.
+const pureToolkitHttp = {
+  name: 'pure-toolkit-http',
+  setup(b) {
+    b.onResolve({ filter: /^@actions\/http-client(\/|$)/ }, async args => {
+      if (args.pluginData?.pure) return undefined
+      const r = await b.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: { pure: true }
+      })
+      return { ...r, sideEffects: false }
+    })
+  }
+}
+
 const names = await actionNames()
-await build({
+const result = await build({
   // The shared entry, plus one lazily imported module per action (stable names);
   // code two of them share lands in dist/chunks/.
   entryPoints: {
@@ -20,6 +39,7 @@ await build({
     ...Object.fromEntries(names.map(n => [`lib/${n}`, `src/actions/${n}/run.ts`]))
   },
   outdir: out,
+  metafile: true,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -36,10 +56,23 @@ await build({
   // for undici 6; it gets ours (7), whose API it uses (ProxyAgent) unchanged. -400 KB.
   alias: { undici: './node_modules/undici' },
   // CommonJS dependencies (pg, undici) call require(); give the ESM bundle one.
+  plugins: [pureToolkitHttp],
   banner: {
     js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);"
   }
 })
+
+// Source maps only for our own code: a chunk built only from node_modules keeps no map
+// (a trace through a dependency shows its minified position), which halves dist/ and
+// spares every run the loading of vendor maps.
+for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+  if (!file.endsWith('.js')) continue
+  const inputs = Object.keys(meta.inputs)
+  if (inputs.length === 0 || inputs.some(i => !i.startsWith('node_modules/'))) continue
+  rmSync(`${file}.map`, { force: true })
+  const code = readFileSync(file, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n')
+  writeFileSync(file, code)
+}
 
 const entry = name =>
   [
