@@ -1,6 +1,7 @@
 import type { RunContext } from '../runtime/context.js'
 import { GitHub } from './github/client.js'
 import { RenderClient, type RenderClientOptions } from './render/client.js'
+import { VercelClient, type VercelClientOptions } from './vercel/client.js'
 
 /**
  * The one factory for platform clients. The Actions host and the CLI build it
@@ -10,6 +11,7 @@ export interface Clients {
   /** The repository's GitHub client, or undefined without a token. */
   github(token: string): GitHub | undefined
   render(options: RenderClientOptions): RenderClient
+  vercel(options: VercelClientOptions): VercelClient
 }
 
 export function createClients(context: RunContext): Clients {
@@ -23,6 +25,7 @@ export function createClients(context: RunContext): Clients {
             repo: context.repo
           })
         : undefined,
-    render: options => new RenderClient(options)
+    render: options => new RenderClient(options),
+    vercel: options => new VercelClient(options)
   }
 }
