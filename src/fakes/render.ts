@@ -23,6 +23,8 @@ export interface DeployScript {
   fail?: 'build' | 'pre_deploy' | 'update'
   /** Someone (a newer deploy) cancels it this long after creation. */
   cancelAfterMs?: number
+  /** Render deactivates it this long after creation, before it ever went live (superseded mid-flight). */
+  deactivateAfterMs?: number
   /** What the service's health endpoint answers while this deploy is live. */
   healthy?: boolean
   /** Extra latency of the health endpoint while this deploy is live. */
@@ -31,7 +33,9 @@ export interface DeployScript {
   hiddenMs?: number
 }
 
-export const DEFAULT_SCRIPT: Required<Omit<DeployScript, 'fail' | 'cancelAfterMs'>> = {
+export const DEFAULT_SCRIPT: Required<
+  Omit<DeployScript, 'fail' | 'cancelAfterMs' | 'deactivateAfterMs'>
+> = {
   queuedMs: 0,
   createdMs: 30,
   buildMs: 100,
@@ -47,6 +51,10 @@ export interface FakeService {
   name: string
   suspended: boolean
   autoDeploy: boolean
+  /** Newer servers' field (`commit`, `off`, `checksPass`); absent on an older server. */
+  autoDeployTrigger?: 'commit' | 'off' | 'checksPass'
+  /** An older server: no `autoDeployTrigger` field, and PATCH ignores it. */
+  legacy?: boolean
 }
 
 interface FakeDeploy {
@@ -160,8 +168,11 @@ export class FakeRender {
       name: s.name ?? s.id.replace(/^srv-/, ''),
       suspended: s.suspended ?? false,
       autoDeploy: s.autoDeploy ?? true,
+      legacy: s.legacy ?? false,
       id: s.id
     }
+    if (!service.legacy)
+      service.autoDeployTrigger = s.autoDeployTrigger ?? (service.autoDeploy ? 'commit' : 'off')
     this.services.set(s.id, service)
     if (s.liveDeployId !== null) {
       const at = this.now() - 3_600_000
@@ -180,6 +191,19 @@ export class FakeRender {
       )
     }
     return service
+  }
+
+  /**
+   * A past deploy of a service, created at `at` (epoch ms), following `script`
+   * from there (zero-length phases by default, so it goes live at `at`).
+   */
+  addDeploy(
+    serviceId: string,
+    d: { id?: string; commitId?: string; at: number; script?: DeployScript }
+  ): string {
+    const script = { createdMs: 0, buildMs: 0, updateMs: 0, ...d.script }
+    const commitId = d.commitId ?? `${d.at.toString(16)}`.padEnd(40, '0')
+    return this.insert(serviceId, 'new_commit', { commitId }, d.at, script, d.id).id
   }
 
   fault(f: Fault): void {
@@ -288,17 +312,40 @@ export class FakeRender {
     const [, , sub, deployId, cancel] = m
     const t = this.now()
 
-    if (!sub && r.method === 'GET') {
-      return send(200, {
-        id: service.id,
-        name: service.name,
-        type: 'web_service',
-        suspended: service.suspended ? 'suspended' : 'not_suspended',
-        suspenders: service.suspended ? ['user'] : [],
-        autoDeploy: service.autoDeploy ? 'yes' : 'no',
-        dashboardUrl: `https://dashboard.render.com/web/${service.id}`,
-        serviceDetails: { url: `https://${service.name}.onrender.com` }
-      })
+    const view = () => ({
+      id: service.id,
+      name: service.name,
+      type: 'web_service',
+      suspended: service.suspended ? 'suspended' : 'not_suspended',
+      suspenders: service.suspended ? ['user'] : [],
+      autoDeploy: service.autoDeploy ? 'yes' : 'no',
+      ...(service.legacy ? {} : { autoDeployTrigger: service.autoDeployTrigger }),
+      dashboardUrl: `https://dashboard.render.com/web/${service.id}`,
+      serviceDetails: { url: `https://${service.name}.onrender.com` }
+    })
+    if (!sub && r.method === 'GET') return send(200, view())
+    if (!sub && r.method === 'PATCH') {
+      const body = r.body as { autoDeploy?: unknown; autoDeployTrigger?: unknown }
+      if (!body || typeof body !== 'object')
+        return send(400, { id: 'bad_request', message: 'invalid JSON body' })
+      if (body.autoDeploy !== undefined && body.autoDeploy !== 'yes' && body.autoDeploy !== 'no')
+        return send(400, { id: 'bad_request', message: 'autoDeploy must be yes or no' })
+      const trigger = body.autoDeployTrigger
+      if (!service.legacy && trigger !== undefined) {
+        if (trigger !== 'commit' && trigger !== 'off' && trigger !== 'checksPass')
+          return send(400, {
+            id: 'bad_request',
+            message: 'autoDeployTrigger must be commit, off or checksPass'
+          })
+        service.autoDeployTrigger = trigger
+        service.autoDeploy = trigger !== 'off'
+      }
+      if (body.autoDeploy !== undefined) {
+        service.autoDeploy = body.autoDeploy === 'yes'
+        if (!service.legacy && trigger === undefined)
+          service.autoDeployTrigger = service.autoDeploy ? 'commit' : 'off'
+      }
+      return send(200, view())
     }
     if (sub === '/deploys' && r.method === 'GET') return this.list(service.id, q, t, send)
     if (sub === '/deploys' && r.method === 'POST') {
@@ -472,15 +519,17 @@ export class FakeRender {
       d.liveAt = t
     }
     if (script.cancelAfterMs !== undefined) this.cancelAt(d, at + script.cancelAfterMs)
+    if (script.deactivateAfterMs !== undefined)
+      this.cancelAt(d, at + script.deactivateAfterMs, 'deactivated')
     this.deploys.push(d)
     return d
   }
 
-  private cancelAt(d: FakeDeploy, at: number): void {
+  private cancelAt(d: FakeDeploy, at: number, status: DeployStatus = 'canceled'): void {
     const keep = d.timeline.filter(x => x.at <= at)
     const last = keep[keep.length - 1]?.status
     if (last && !CANCELLABLE.has(last)) return
-    d.timeline = [...keep, { at, status: 'canceled' }]
+    d.timeline = [...keep, { at, status }]
     d.liveAt = undefined
   }
 
@@ -520,7 +569,10 @@ export class FakeRender {
       createdAt: iso(d.createdAt),
       updatedAt: iso(changed),
       ...(started !== undefined ? { startedAt: iso(started) } : {}),
-      ...(terminal ? { finishedAt: iso(changed) } : {})
+      // A deploy finishes once: going live, failing or being stopped; deactivation later does not move it.
+      ...(terminal
+        ? { finishedAt: iso(d.liveAt !== undefined && d.liveAt <= t ? d.liveAt : changed) }
+        : {})
     }
   }
 }

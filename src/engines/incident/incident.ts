@@ -188,6 +188,36 @@ export async function resolveIncident(
   }
 }
 
+/**
+ * Comments on the open incident of each `{action, target}` (this environment and
+ * labels), leaving it open: a rollback reports recovery, the post-mortem closes it.
+ * Each issue is commented once, even when several fingerprints name it.
+ */
+export async function commentOnIncidents(
+  github: GitHub | undefined,
+  s: Omit<IncidentSettings, 'action' | 'target'>,
+  targets: Array<Pick<IncidentSettings, 'action' | 'target'>>,
+  body: string,
+  log: Logger
+): Promise<{ commented: Issue[]; error?: string }> {
+  const commented: Issue[] = []
+  if (!github) return { commented }
+  try {
+    for (const t of targets) {
+      const issue = await findIncident(github, { ...s, ...t })
+      if (!issue || commented.some(i => i.number === issue.number)) continue
+      await github.comment(issue.number, redact(body))
+      log.info(`Commented on incident #${issue.number}: ${issue.html_url}`)
+      commented.push(issue)
+    }
+    return { commented }
+  } catch (error) {
+    const message = `could not comment on the open incident: ${explainGitHubError(error, 'issues: write')}`
+    log.error(message)
+    return { commented, error: message }
+  }
+}
+
 function refused(log: Logger, message: string): IncidentOutcome {
   log.error(message)
   return { state: 'failed', error: message }

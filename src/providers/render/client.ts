@@ -72,6 +72,8 @@ export interface Service {
   suspended: 'suspended' | 'not_suspended'
   suspenders?: string[]
   autoDeploy?: 'yes' | 'no'
+  /** Newer servers: `off`, `commit` or `checksPass`. */
+  autoDeployTrigger?: 'commit' | 'off' | 'checksPass'
   dashboardUrl?: string
   /** Web services carry their public `url` here. */
   serviceDetails?: { url?: string }
@@ -197,6 +199,39 @@ export class RenderClient {
   /** The service's current live deploy, if any: the rollback target. */
   async liveDeploy(serviceId: string): Promise<Deploy | undefined> {
     return (await this.listDeploys(serviceId, { status: ['live'], limit: 1 }))[0]?.deploy
+  }
+
+  /**
+   * Every deploy, newest first, page by page as Render's CLI does (`limit=100`, the
+   * last item's cursor, until a short page), stopping once `max` are read.
+   */
+  async listAllDeploys(serviceId: string, max = 500): Promise<Deploy[]> {
+    const out: Deploy[] = []
+    let cursor: string | undefined
+    while (out.length < max) {
+      const page = await this.listDeploys(serviceId, { limit: 100, cursor })
+      out.push(...page.map(x => x.deploy))
+      if (page.length < 100) break
+      cursor = page[page.length - 1].cursor
+      if (!cursor)
+        throw new RenderApiError('Render listed a full page of deploys without a cursor', 200, '')
+    }
+    return out.slice(0, max)
+  }
+
+  /**
+   * Turns auto-deploy off: `autoDeployTrigger: off` for current servers, with
+   * `autoDeploy: no` for older ones (both in one PATCH, which is idempotent).
+   */
+  async pauseAutoDeploy(serviceId: string): Promise<Service> {
+    return this.parse<Service>(
+      await this.send(
+        'PATCH',
+        `/services/${enc(serviceId)}`,
+        { serviceId },
+        { autoDeployTrigger: 'off', autoDeploy: 'no' }
+      )
+    )
   }
 
   /** `deadline` (epoch ms) bounds the call and its retries, so a wait never overruns. */
