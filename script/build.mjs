@@ -36,6 +36,8 @@ const result = await build({
   // code two of them share lands in dist/chunks/.
   entryPoints: {
     shipgate: 'src/actions/main.ts',
+    // The `shipgate` CLI (bin/shipgate.js), loading actions from the same registry.
+    cli: 'src/cli/bin.ts',
     ...Object.fromEntries(names.map(n => [`lib/${n}`, `src/actions/${n}/run.ts`]))
   },
   outdir: out,
