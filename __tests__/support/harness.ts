@@ -73,6 +73,10 @@ export async function runAction(
   inputs: Record<string, string>,
   options: RunOptions = {}
 ): Promise<ActionRun> {
+  if (process.env.SHIPGATE_BUILD_FAILED)
+    throw new Error(
+      'dist/ is older than src/ and could not be rebuilt: refusing to test a stale bundle'
+    )
   const actionFile = options.actionFile ?? path.join(ROOT, 'actions', name, 'action.yml')
   const action = readActionYaml(actionFile)
   const main = path.resolve(path.dirname(actionFile), action.runs.main)
