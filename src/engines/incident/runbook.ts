@@ -12,6 +12,8 @@ export type RunbookKey =
   | 'deploy-failed'
   | 'database'
   | 'migration'
+  | 'web-deploy-failed'
+  | 'web-rollback'
 
 const STEPS: Record<RunbookKey, { title: string; steps: string[] }> = {
   outage: {
@@ -87,6 +89,22 @@ const STEPS: Record<RunbookKey, { title: string; steps: string[] }> = {
       'The failing file ran in a transaction and was rolled back: the schema and the history are as they were before it.',
       'Fix the statement named above in a new migration (never edit one that is already applied), then run db-migrate again with `dry-run: true` first.',
       'If the history itself is out of step: `supabase migration list`, then `supabase migration repair`.'
+    ]
+  },
+  'web-deploy-failed': {
+    title: 'Web deployment failed before promotion (production unchanged)',
+    steps: [
+      'The deployment was staged (no domains assigned): users still see the previous production deployment.',
+      'Open the inspector link above for the build logs, or `vercel inspect <deployment-url> --logs`.',
+      'Fix the cause and run deploy-web again; nothing needs rolling back.'
+    ]
+  },
+  'web-rollback': {
+    title: 'Rolling back a web app (Vercel)',
+    steps: [
+      'Vercel Dashboard, Project, Deployments: find the last working production deployment.',
+      'Use its menu, "Instant Rollback", or `vercel rollback <deployment-url>`, or run the rollback workflow.',
+      'A rollback turns automatic production domain assignment off: later pushes build but do not go live until a deployment is promoted (`vercel promote <deployment-url>`).'
     ]
   }
 }
