@@ -1,6 +1,8 @@
 import { createClients } from '../providers/clients.js'
 import { closeConnections } from '../providers/http/client.js'
 import { createActionsHost } from '../runtime/actions-host.js'
+import { errorMessage } from '../runtime/errors.js'
+import { redact } from '../runtime/redact.js'
 import { ACTION_NAMES, ACTIONS, isActionName } from './registry.js'
 
 /**
@@ -16,8 +18,15 @@ export async function main(name?: string): Promise<void> {
     )
     return
   }
-  const action = await ACTIONS[command]()
-  const outcome = await action.run(host)
-  await closeConnections()
-  if (outcome.status === 'cancelled') process.exit(1)
+  try {
+    const action = await ACTIONS[command]()
+    const outcome = await action.run(host)
+    if (outcome.status === 'cancelled') process.exit(1)
+  } catch (error) {
+    // A defect of Shipgate itself (the lifecycle catches everything else): one line, the stack at debug.
+    host.setFailed(`${command}: unexpected error: ${errorMessage(error)}`)
+    if (error instanceof Error && error.stack) host.log.debug(redact(error.stack))
+  } finally {
+    await closeConnections()
+  }
 }

@@ -94,7 +94,11 @@ export async function runAction<K extends string, C>(
   }
   verdict = redact(verdict.replace(/\s*\n\s*/g, ' '))
   const outputs = state.outputs.all()
-  for (const k of Object.keys(outputs) as K[]) host.setOutput(k, outputs[k])
+  try {
+    for (const k of Object.keys(outputs) as K[]) host.setOutput(k, outputs[k])
+  } catch (error) {
+    host.log.warning(`Could not set the step's outputs: ${errorMessage(error)}`)
+  }
   for (const note of state.notes) state.summary.add(`> [!WARNING]\n> ${note}`)
   const summary = state.summary.render(verdict)
   try {
