@@ -1,0 +1,300 @@
+// The runbook's main scenarios, each run through the built actions against the
+// sandbox, each checked against what the runbook says should happen.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { FakeIssue } from '../fakes/github.js'
+import { API_SERVICE, WEB_APPS, type World } from '../sandbox/world.js'
+import type { StepResult } from './runner.js'
+
+export interface Step {
+  action: string
+  label: string
+  code: number | null
+  verdict: string
+  outputs: Record<string, string>
+  summary: string
+  durationMs: number
+}
+
+export interface Check {
+  what: string
+  ok: boolean
+}
+
+export interface ScenarioResult {
+  steps: Step[]
+  checks: Check[]
+  /** Why the scenario did not run (an action not in this build, no Postgres). */
+  skipped?: string
+}
+
+export interface Context {
+  world: World
+  /** Runs one built action (a workflow step) against the world. */
+  step(action: string, label: string, inputs: Record<string, string>): Promise<Step>
+  /** A scratch database's URL, or why there is none. */
+  database(): Promise<{ url: string } | { skipped: string }>
+  /** A folder for files the steps read (migrations). */
+  scratch: string
+}
+
+export interface Scenario {
+  title: string
+  expected: string
+  run(ctx: Context): Promise<ScenarioResult>
+}
+
+const PENDING = /is not implemented yet in this version of Shipgate/
+
+/** A step of an action whose issue has not landed in this build. */
+function notInBuild(s: Step): string | undefined {
+  return PENDING.test(s.verdict) ? `skipped: ${s.action} not available in this build` : undefined
+}
+
+export function verdictOf(r: StepResult): string {
+  const lines = r.summary.trim().split('\n').filter(Boolean)
+  return lines.at(-1) ?? `(no summary; exit ${r.code})`
+}
+
+const check = (what: string, ok: boolean): Check => ({ what, ok })
+
+const SHA = {
+  good: '2222222222222222222222222222222222222222',
+  bad: '3333333333333333333333333333333333333333',
+  fix: '4444444444444444444444444444444444444444'
+}
+
+/** Fast, but the same gate as production: every API health endpoint, two passing rounds. */
+function apiInputs(world: World, commit: string): Record<string, string> {
+  const e = world.endpoints()
+  return {
+    'render-api-key': world.render.apiKey,
+    'render-api-url': world.render.url,
+    'service-id': API_SERVICE,
+    commit,
+    'deploy-timeout': '10s',
+    'health-url': [e.apiHealth[0], e.apiHealth[2]].join('\n'),
+    'health-interval': '250ms',
+    'health-successes': '2',
+    'health-timeout': '3s',
+    'health-request-timeout': '1s'
+  }
+}
+
+function incidentFor(world: World, fingerprint: string): FakeIssue | undefined {
+  return world.github.issues.find(i => (i.body ?? '').includes(`shipgate:incident ${fingerprint}`))
+}
+
+const API_FINGERPRINT = 'deploy-api/production/lma-api'
+
+export const SCENARIOS: Scenario[] = [
+  {
+    title: 'deploy-api: a good release',
+    expected: 'deployed, gated on /health and /health/ready, live',
+    async run(ctx) {
+      const s = await ctx.step('deploy-api', 'deploy-api', apiInputs(ctx.world, SHA.good))
+      const live = ctx.world.render.liveDeploy(API_SERVICE)
+      return {
+        steps: [s],
+        checks: [
+          check('the step succeeded', s.code === 0),
+          check(
+            'status=live, healthy=true',
+            s.outputs.status === 'live' && s.outputs.healthy === 'true'
+          ),
+          check('no rollback', s.outputs['rolled-back'] === 'false'),
+          check('the new deploy is what Render serves', live?.id === s.outputs['deploy-id']),
+          check('no incident opened', ctx.world.github.issues.length === 0)
+        ]
+      }
+    }
+  },
+  {
+    title: 'deploy-api: a bad release (builds, then /health answers 503)',
+    expected: 'gate fails, rolled back automatically, SEV2 incident with the runbook steps',
+    async run(ctx) {
+      const before = ctx.world.render.liveDeploy(API_SERVICE)?.id
+      ctx.world.setKnobs({ unhealthyRelease: true })
+      let s: Step
+      try {
+        s = await ctx.step('deploy-api', 'deploy-api', apiInputs(ctx.world, SHA.bad))
+      } finally {
+        ctx.world.setKnobs({ unhealthyRelease: false })
+      }
+      const live = ctx.world.render.liveDeploy(API_SERVICE)
+      const issue = incidentFor(ctx.world, API_FINGERPRINT)
+      return {
+        steps: [s],
+        checks: [
+          check('the step failed', s.code === 1),
+          check(
+            'healthy=false, rolled-back=true',
+            s.outputs.healthy === 'false' && s.outputs['rolled-back'] === 'true'
+          ),
+          check(
+            'Render serves the rollback of the previous deploy',
+            !!live &&
+              live.id === s.outputs['rollback-deploy-id'] &&
+              s.outputs['previous-deploy-id'] === before
+          ),
+          check('an open SEV2 incident', issue?.state === 'open' && /^\[SEV2\]/.test(issue.title)),
+          check(
+            'labelled incident and sev2',
+            !!issue && ['incident', 'sev2'].every(l => issue.labels.some(x => x.name === l))
+          ),
+          check(
+            'the incident holds the runbook steps',
+            /API returns 503[\s\S]*\n1\. /.test(issue?.body ?? '')
+          ),
+          check(
+            'issue-number output names it',
+            !!issue && s.outputs['issue-number'] === String(issue.number)
+          )
+        ]
+      }
+    }
+  },
+  {
+    title: 'the fix ships: deploy-api, then smoke-health',
+    expected:
+      'the fixed release passes the gate and closes the incident with its duration; smoke-health confirms every API health endpoint',
+    async run(ctx) {
+      const fix = await ctx.step(
+        'deploy-api',
+        'deploy-api (the fix)',
+        apiInputs(ctx.world, SHA.fix)
+      )
+      const e = ctx.world.endpoints()
+      const smoke = await ctx.step('smoke-health', 'smoke-health', {
+        url: e.apiHealth.join('\n'),
+        name: 'lma-api',
+        interval: '250ms',
+        timeout: '5s',
+        'request-timeout': '1s'
+      })
+      const issue = incidentFor(ctx.world, API_FINGERPRINT)
+      const resolved = issue?.comments.at(-1)?.body ?? ''
+      const report = JSON.parse(smoke.outputs.report || '[]') as unknown[]
+      return {
+        steps: [fix, smoke],
+        checks: [
+          check(
+            'the fix deployed and passed the gate',
+            fix.code === 0 && fix.outputs.healthy === 'true'
+          ),
+          check(
+            'the SEV2 incident is closed',
+            issue?.state === 'closed' && issue.state_reason === 'completed'
+          ),
+          check(
+            'closed with its duration',
+            /^Resolved: healthy again after [\d.]+(ms|s|m|h)/.test(resolved)
+          ),
+          check(
+            'smoke-health: 4 endpoints healthy',
+            smoke.code === 0 && smoke.outputs.healthy === 'true' && report.length === 4
+          ),
+          check(
+            'smoke-health opened nothing',
+            ctx.world.github.issues.filter(i => i.state === 'open').length === 0
+          )
+        ]
+      }
+    }
+  },
+  {
+    title: 'deploy-web app=all: three staged deployments, gated and promoted in parallel',
+    expected:
+      'customer web, merchant admin and super admin each staged, gated on their own URL, promoted',
+    async run(ctx) {
+      const w = ctx.world
+      const before = WEB_APPS.map(a => w.vercel.production(a.id))
+      const s = await ctx.step('deploy-web', 'deploy-web', {
+        'vercel-token': w.vercel.token,
+        'vercel-team-id': w.vercel.teams[0],
+        'vercel-project-id': WEB_APPS[0].id,
+        'health-url': '/api/health',
+        'health-interval': '250ms',
+        'health-successes': '2',
+        'health-timeout': '3s'
+      })
+      const skipped = notInBuild(s)
+      if (skipped) return { steps: [s], checks: [], skipped }
+      const after = WEB_APPS.map(a => w.vercel.production(a.id))
+      return {
+        steps: [s],
+        checks: [
+          check('the step succeeded', s.code === 0 && s.outputs.healthy === 'true'),
+          check(
+            'all three apps promoted to a new deployment',
+            after.every((p, i) => !!p && p !== before[i])
+          )
+        ]
+      }
+    }
+  },
+  {
+    title: 'rollback of the web app to the previous deployment, verified',
+    expected: 'production points at the deployment before, and its health passes',
+    async run(ctx) {
+      const w = ctx.world
+      const s = await ctx.step('rollback', 'rollback', {
+        provider: 'vercel',
+        'api-key': w.vercel.token,
+        target: WEB_APPS[0].id,
+        'health-url': w.vercel.productionUrl(WEB_APPS[0].id),
+        'health-interval': '250ms',
+        'health-successes': '2',
+        'health-timeout': '3s'
+      })
+      const skipped = notInBuild(s)
+      if (skipped) return { steps: [s], checks: [], skipped }
+      return {
+        steps: [s],
+        checks: [
+          check('the step succeeded', s.code === 0 && s.outputs.healthy === 'true'),
+          check(
+            'production is the deployment rolled back to',
+            w.vercel.production(WEB_APPS[0].id) === s.outputs['deploy-id']
+          )
+        ]
+      }
+    }
+  },
+  {
+    title: 'db-backup, then db-migrate, on a scratch database',
+    expected: 'a verified dump, then the pending migrations applied and recorded',
+    async run(ctx) {
+      const db = await ctx.database()
+      if ('skipped' in db) return { steps: [], checks: [], skipped: db.skipped }
+      const backup = await ctx.step('db-backup', 'db-backup', { 'database-url': db.url })
+      const skipped = notInBuild(backup)
+      const dir = path.join(ctx.scratch, 'supabase', 'migrations')
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(
+        path.join(dir, '20260101000000_orders.sql'),
+        'create table orders (id bigint generated always as identity primary key, total_cents integer not null);\n'
+      )
+      writeFileSync(
+        path.join(dir, '20260102000000_orders_status.sql'),
+        "alter table orders add column status text not null default 'new';\n"
+      )
+      const migrate = await ctx.step('db-migrate', 'db-migrate', {
+        'database-url': db.url,
+        'migrations-dir': dir
+      })
+      const checks = [
+        check('db-migrate succeeded', migrate.code === 0),
+        check('two migrations applied', migrate.outputs.applied === '2'),
+        check(
+          'current version is the newest',
+          migrate.outputs['current-version'] === '20260102000000'
+        )
+      ]
+      if (skipped)
+        return { steps: [backup, migrate], checks, skipped: `${skipped} (db-migrate ran)` }
+      checks.unshift(check('db-backup succeeded', backup.code === 0))
+      return { steps: [backup, migrate], checks }
+    }
+  }
+]
