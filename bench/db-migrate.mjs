@@ -1,6 +1,7 @@
 // npm run bench -- db-migrate: the db-migrate bundle against `supabase db push` on the local Postgres.
-//   1. apply 500 small two-statement migrations into an empty database (CLI into db A, bundle into db B);
+//   1. apply 500 and 2,000 small two-statement migrations into an empty database (CLI into db A, bundle into db B);
 //   2. decide "up to date" with 5,000 applied versions (both tools, same database).
+// BENCH_RUNS (default 5) runs per tool and scenario; SHIPGATE_BUNDLE runs another copy of the bundle.
 // Needs Postgres on 127.0.0.1:5432 (user postgres, trust), node_modules/.bin/supabase and dist/db-migrate/index.js.
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -12,7 +13,7 @@ import pg from 'pg'
 const HOST = process.env.SHIPGATE_TEST_PGHOST ?? '127.0.0.1'
 const PORT = process.env.SHIPGATE_TEST_PGPORT ?? '5432'
 const url = db => `postgres://postgres@${HOST}:${PORT}/${db}?sslmode=disable`
-const BUNDLE = path.resolve('dist/db-migrate/index.js')
+const BUNDLE = path.resolve(process.env.SHIPGATE_BUNDLE ?? 'dist/db-migrate/index.js')
 const CLI = path.resolve('node_modules/.bin/supabase')
 
 async function sql(db, text, values) {
@@ -89,7 +90,7 @@ function bundle(root, db) {
   return timed('shipgate db-migrate', process.execPath, [BUNDLE], { cwd: root, env })
 }
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const times = new Map()
 const record = (scenario, r) => {
   const key = `${scenario}|${r.label}`
@@ -101,20 +102,30 @@ const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 try {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is not built: run npm run build`)
 
-  // 1. 500 files from empty, fresh databases each run, the two tools in alternating order.
-  const small = project(
-    500,
-    i => `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
-  )
-  for (let run = 0; run < RUNS; run++) {
-    const a = await createDb()
-    const b = await createDb()
-    const order = run % 2 ? [bundle, cli] : [cli, bundle]
-    for (const tool of order) record('apply 500 files', tool(small, tool === cli ? a : b))
-    const [n] = await sql(b, 'select count(*)::int as n from supabase_migrations.schema_migrations')
-    if (n.n !== 500) console.log(`bundle recorded ${n.n} versions, expected 500`)
+  // 1. N files from empty, fresh databases each run, the two tools in alternating order;
+  //    afterwards both histories must be identical.
+  const scenarios = []
+  for (const count of [500, 2000]) {
+    const scenario = `apply ${count.toLocaleString('en')} files`
+    scenarios.push(scenario)
+    const small = project(
+      count,
+      i => `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
+    )
+    const history = 'select version, name, statements from supabase_migrations.schema_migrations order by version'
+    for (let run = 0; run < RUNS; run++) {
+      const a = await createDb()
+      const b = await createDb()
+      const order = run % 2 ? [bundle, cli] : [cli, bundle]
+      for (const tool of order) record(scenario, tool(small, tool === cli ? a : b))
+      const [ours, theirs] = [await sql(b, history), await sql(a, history)]
+      if (ours.length !== count || JSON.stringify(ours) !== JSON.stringify(theirs))
+        console.log(`${scenario}: histories differ (bundle ${ours.length} rows, CLI ${theirs.length})`)
+      for (const db of [a, b]) await sql('postgres', `DROP DATABASE ${db} WITH (FORCE)`)
+    }
+    rmSync(small, { recursive: true, force: true })
   }
-  rmSync(small, { recursive: true, force: true })
+  scenarios.push('up to date, 5,000 applied')
 
   // 2. Up to date with 5,000 applied versions (history written directly, statements as the CLI records them).
   const big = project(5000, i => `select ${i};\n`)
@@ -143,7 +154,7 @@ try {
       `| ${scenario} | ${tool} | ${(median(ms) / 1000).toFixed(2)} s | ${ms.map(x => (x / 1000).toFixed(2)).join(', ')} |`
     )
   }
-  for (const scenario of ['apply 500 files', 'up to date, 5,000 applied']) {
+  for (const scenario of scenarios) {
     const c = median(times.get(`${scenario}|supabase db push`))
     const o = median(times.get(`${scenario}|shipgate db-migrate`))
     console.log(`${scenario}: shipgate is ${(c / o).toFixed(2)}x the CLI's speed`)

@@ -2,11 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
-import {
-  LOCK_KEY,
-  LockTimeoutError,
-  MigrationError
-} from '../../src/actions/db-migrate/engine/apply.js'
+import { MigrationError } from '../../src/actions/db-migrate/engine/failure.js'
+import { LOCK_KEY, LockTimeoutError } from '../../src/actions/db-migrate/engine/lock.js'
 import {
   DestructiveChangeError,
   migrate,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { copyFile, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { MigrationError } from '../../src/actions/db-migrate/engine/apply.js'
+import { MigrationError } from '../../src/actions/db-migrate/engine/failure.js'
 import { getInputs } from '../../src/actions/db-migrate/inputs.js'
 import { migrate, type MigrateOptions } from '../../src/actions/db-migrate/engine/engine.js'
 import { MigrationHistoryError } from '../../src/actions/db-migrate/engine/plan.js'

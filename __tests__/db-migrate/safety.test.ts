@@ -6,7 +6,8 @@
 import { describe, expect, it } from '@jest/globals'
 import path from 'node:path'
 import pg from 'pg'
-import { LOCK_KEY, MigrationError } from '../../src/actions/db-migrate/engine/apply.js'
+import { MigrationError } from '../../src/actions/db-migrate/engine/failure.js'
+import { LOCK_KEY } from '../../src/actions/db-migrate/engine/lock.js'
 import {
   APPLICATION_NAME,
   migrate,

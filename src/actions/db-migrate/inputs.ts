@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { ConfigurationError } from '../../runtime/errors.js'
-import { healthConfig, healthFields, type HealthConfig } from '../../engines/health/health.js'
+import {
+  connectionFields,
+  healthConfig,
+  healthFields,
+  type HealthConfig
+} from '../../engines/health/inputs.js'
 import {
   bool,
   duration,
@@ -15,7 +20,7 @@ import {
 } from '../../runtime/inputs.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
 import { checkTarget, parseDatabaseUrl, type DatabaseTarget } from '../../providers/postgres/client.js'
-import type { SeedFile } from './engine/apply.js'
+import type { SeedFile } from './engine/seed-apply.js'
 import type { DestructivePolicy } from './engine/engine.js'
 import { findSeedFiles, type SeedFiles } from './engine/seeds.js'
 
@@ -31,6 +36,7 @@ export const spec = {
   'lock-timeout': field(duration('60s', { max: 6 * 3_600_000 })),
   'statement-timeout': field(optionalDuration()),
   ...healthFields('health-', { timeout: '2m', interval: '5s', successes: 1 }),
+  ...connectionFields('health-'),
   ...commonFields()
 }
 
@@ -60,8 +66,8 @@ export function getInputs(
   read: (name: string) => string,
   debug?: (message: string) => void
 ): MigrateInputs {
-  const v = readInputs(spec, read, debug) as Record<string, unknown>
-  const databaseUrl = v['database-url'] as string
+  const v = readInputs(spec, read, debug)
+  const databaseUrl = v['database-url']
   let target: DatabaseTarget
   try {
     // Registers the password (raw and decoded) as a secret before anything else.
@@ -72,7 +78,7 @@ export function getInputs(
       `Input 'database-url' (secret, not shown) is not usable: ${(error as Error).message}`
     )
   }
-  const dirInput = v['migrations-dir'] as string
+  const dirInput = v['migrations-dir']
   const migrationsDir = path.resolve(workspace, dirInput)
   if (!existsSync(migrationsDir))
     throw new ConfigurationError(
@@ -95,13 +101,13 @@ export function getInputs(
     target,
     migrationsDir,
     migrationsDirInput: dirInput,
-    dryRun: v['dry-run'] as boolean,
-    includeAll: v['include-all'] as boolean,
+    dryRun: v['dry-run'],
+    includeAll: v['include-all'],
     seeds: found.seeds,
     seedWarnings: found.warnings,
-    destructive: v.destructive as DestructivePolicy,
-    lockTimeoutMs: v['lock-timeout'] as number,
-    statementTimeoutMs: v['statement-timeout'] as number | undefined,
+    destructive: v.destructive,
+    lockTimeoutMs: v['lock-timeout'],
+    statementTimeoutMs: v['statement-timeout'],
     health: healthConfig('health-', v)
   }
 }

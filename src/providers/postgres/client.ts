@@ -314,6 +314,8 @@ export interface ServerInfo {
   version: string
   user: string
   database: string
+  /** The session's backend process id (to cancel its statement from another session). */
+  pid: number
 }
 
 /**
@@ -332,8 +334,9 @@ export async function preflight(
       user: string
       database: string
       recovery: boolean
+      pid: number
     }>(
-      "SELECT current_setting('server_version') AS version, current_user AS user, current_database() AS database, pg_is_in_recovery() AS recovery"
+      "SELECT current_setting('server_version') AS version, current_user AS user, current_database() AS database, pg_is_in_recovery() AS recovery, pg_backend_pid() AS pid"
     )
     const row = rows[0]
     if (!row) throw new Error('The server returned no row for the preflight query.')
@@ -345,7 +348,7 @@ export async function preflight(
     return {
       client,
       target,
-      server: { version: row.version, user: row.user, database: row.database }
+      server: { version: row.version, user: row.user, database: row.database, pid: row.pid }
     }
   } catch (error) {
     await client.end().catch(() => undefined)

@@ -1,18 +1,30 @@
-import { ConfigurationError } from '../../../runtime/errors.js'
-import { describeTarget, preflight, type DatabaseTarget, type ServerInfo } from '../../../providers/postgres/client.js'
+import type pg from 'pg'
 import {
-  acquireLock,
+  connect,
+  describeTarget,
+  preflight,
+  type DatabaseTarget,
+  type ServerInfo
+} from '../../../providers/postgres/client.js'
+import { ConfigurationError } from '../../../runtime/errors.js'
+import { redact } from '../../../runtime/redact.js'
+import { realClock, type Clock } from '../../../runtime/host.js'
+import type { EngineLogger as Logger } from '../../../runtime/logger.js'
+import {
+  ConnectionLostError,
+  MigrationStoppedError,
   applyMigrations,
+  type FileResult
+} from './apply.js'
+import { readHistory } from './history.js'
+import { listLocalMigrations, loadMigration } from './local.js'
+import { acquireLock, releaseLock } from './lock.js'
+import {
   applySeeds,
   findPendingSeeds,
-  readHistory,
-  releaseLock,
-  type FileResult,
   type PendingSeed,
   type SeedFile
-} from './apply.js'
-import { listLocalMigrations, loadMigration } from './local.js'
-import type { EngineLogger as Logger } from '../../../runtime/logger.js'
+} from './seed-apply.js'
 import {
   findDestructive,
   findDrift,
@@ -42,6 +54,8 @@ export interface MigrateOptions {
   statementTimeoutMs?: number
   connectTimeoutMs?: number
   log: Logger
+  /** The host's clock (lock wait, file durations); the real one when absent. */
+  clock?: Clock
 }
 
 export interface PlannedFile {
@@ -65,6 +79,10 @@ export interface MigrateState {
   seeds: PendingSeed[]
   /** Seeds applied (or hash-updated). */
   seeded: string[]
+  /** Set by `cancelMigration`: no further file is sent. */
+  cancelled: boolean
+  /** The migration session while it is open (for `cancelMigration`). */
+  session?: { target: DatabaseTarget; pid: number }
 }
 
 export function newState(): MigrateState {
@@ -75,7 +93,8 @@ export function newState(): MigrateState {
     drift: [],
     destructive: [],
     seeds: [],
-    seeded: []
+    seeded: [],
+    cancelled: false
   }
 }
 
@@ -108,22 +127,31 @@ export async function migrate(
   state: MigrateState = newState()
 ): Promise<MigrateState> {
   const { log } = opts
+  const clock = opts.clock ?? realClock
   const { client, target, server } = await preflight(opts.target ?? opts.databaseUrl, {
     applicationName: APPLICATION_NAME,
     connectTimeoutMs: opts.connectTimeoutMs,
-    // Only applyAtomic queues queries together; everything else awaits one at a time.
+    // Only queued files send queries together; everything else awaits one at a time.
     pipeline: true
   })
   state.target = describeTarget(target)
   state.server = server
+  state.session = { target, pid: server.pid }
   log.info(`Connected to ${state.target} (PostgreSQL ${server.version}).`)
+  // What the server says besides results (RAISE NOTICE, warnings), as the CLI prints it.
+  client.on('notice', (n: pg.NoticeMessage) => {
+    const line = redact(`${n.severity ?? 'NOTICE'} (${n.code ?? ''}): ${n.message}`)
+    if (n.severity === 'WARNING') log.warning(line)
+    else log.info(line)
+  })
+  const stopped = (): boolean => state.cancelled
   let locked = false
   try {
-    await acquireLock(client, { timeoutMs: opts.lockTimeoutMs ?? 60_000, log })
+    await acquireLock(client, { timeoutMs: opts.lockTimeoutMs ?? 60_000, log, clock, stopped })
     locked = true
 
-    const files = await listLocalMigrations(opts.migrationsDir, log)
-    const local = await Promise.all(files.map(loadMigration))
+    const files = listLocalMigrations(opts.migrationsDir, log)
+    const local = files.map(loadMigration)
     const history = await readHistory(client)
     const versions = history.map(r => r.version)
     state.currentVersion = newest(versions)
@@ -166,9 +194,12 @@ export async function migrate(
       return state
     }
 
+    if (state.cancelled) throw new MigrationStoppedError(pending[0]?.file ?? 'the seeds')
     await applyMigrations(client, pending, {
       statementTimeoutMs: opts.statementTimeoutMs,
       log,
+      clock,
+      stopped,
       onApplied: r => {
         state.applied.push(r)
         if (r.version > state.currentVersion) state.currentVersion = r.version
@@ -178,12 +209,101 @@ export async function migrate(
           )
       }
     })
+    if (state.cancelled) throw new MigrationStoppedError('the seeds')
     await applySeeds(client, state.seeds, log, opts.statementTimeoutMs)
     state.seeded = state.seeds.map(s => s.path)
     log.info(`Applied ${state.applied.length} migration(s).`)
     return state
+  } catch (error) {
+    if (error instanceof ConnectionLostError) throw await afterConnectionLoss(state, target, error)
+    throw error
   } finally {
     if (locked) await releaseLock(client).catch(() => undefined)
     await client.end().catch(() => undefined)
+    state.session = undefined
   }
+}
+
+/** Makes `state.applied` and `currentVersion` exactly what the history holds. */
+export function reconcile(state: MigrateState, history: readonly { version: string }[]): void {
+  const recorded = new Set(history.map(r => r.version))
+  const confirmed = new Map(state.applied.map(a => [a.version, a]))
+  state.applied = state.pending
+    .filter(p => recorded.has(p.version))
+    .map(p => confirmed.get(p.version) ?? { ...p, durationMs: 0 })
+  state.currentVersion = newest(recorded)
+}
+
+/** Reads the history on a new connection and runs `fn` with it. */
+async function withHistory<T>(
+  target: DatabaseTarget,
+  fn: (client: pg.Client, history: { version: string }[]) => Promise<T>
+): Promise<T> {
+  const client = await connect(target, {
+    applicationName: `${APPLICATION_NAME} (check)`,
+    connectTimeoutMs: 5_000
+  })
+  try {
+    return await fn(client, await readHistory(client))
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
+
+/**
+ * The connection broke mid-file: whether that file committed is in the
+ * history, read on a new connection. The state then says exactly what is
+ * applied, and so does the error.
+ */
+async function afterConnectionLoss(
+  state: MigrateState,
+  target: DatabaseTarget,
+  lost: ConnectionLostError
+): Promise<Error> {
+  try {
+    await withHistory(target, async (_client, history) => reconcile(state, history))
+  } catch {
+    return new Error(
+      `${lost.message} It could not be checked whether ${lost.file} committed (the database is still unreachable): look at supabase_migrations.schema_migrations before rerunning.`
+    )
+  }
+  const done = state.applied.some(a => a.version === lost.version)
+  return new Error(
+    `${lost.message} The history shows ${lost.file} ${done ? 'committed' : 'did not commit'}; ${state.applied.length} migration(s) applied in this run.`
+  )
+}
+
+/**
+ * Stops a running `migrate` from outside (a cancelled run): no further file
+ * is sent, the statement running on the server is cancelled
+ * (pg_cancel_backend from a second connection, repeated until the run has
+ * stopped; pg_terminate_backend if it will not), so no orphaned statement
+ * keeps the migration lock. Then `state` is set to what the history holds.
+ */
+export async function cancelMigration(
+  state: MigrateState,
+  running: Promise<unknown>,
+  opts: { clock?: Clock; budgetMs?: number } = {}
+): Promise<void> {
+  state.cancelled = true
+  const clock = opts.clock ?? realClock
+  const session = state.session
+  if (!session) return
+  let settled = false
+  void running.then(
+    () => (settled = true),
+    () => (settled = true)
+  )
+  await withHistory(session.target, async client => {
+    const deadline = clock.now() + (opts.budgetMs ?? 3_000)
+    while (!settled && clock.now() < deadline) {
+      await client.query('SELECT pg_catalog.pg_cancel_backend($1)', [session.pid])
+      await clock.sleep(100)
+    }
+    if (!settled) {
+      await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [session.pid])
+      await clock.sleep(100)
+    }
+    reconcile(state, await readHistory(client))
+  })
 }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import type { SeedFile } from './apply.js'
+import type { SeedFile } from './seed-apply.js'
 import { byBytes } from './local.js'
 
 /** `[db.seed]` of supabase/config.toml, with the CLI's defaults. */
