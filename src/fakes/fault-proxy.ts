@@ -79,7 +79,9 @@ export class FaultProxy {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy()
-    await new Promise<void>(resolve => (this.server ? this.server.close(() => resolve()) : resolve()))
+    await new Promise<void>(resolve =>
+      this.server ? this.server.close(() => resolve()) : resolve()
+    )
   }
 
   private take(method: string, path: string): FaultRule | undefined {

@@ -12,7 +12,7 @@ import { forEnvironment, type Severity } from '../../engines/incident/severity.j
 import { table } from '../../runtime/summary.js'
 import { DeploymentRecord } from '../../engines/deployment.js'
 import { getInputs, type DeployInputs } from './inputs.js'
-import { waitForDeploy, type WaitResult } from '../../providers/render/wait.js'
+import { outcomeOf, waitForDeploy, type WaitResult } from '../../providers/render/wait.js'
 
 const OUTPUTS = {
   'deploy-id': '',
@@ -138,9 +138,12 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
     await render.cancelDeploy(service.id, deploy.id, Date.now() + 4000)
     host.log.info(`Cancelled Render deploy ${deploy.id} because the run was cancelled`)
   })
+  const since = host.clock.now()
   const waited = await host.log
     .group(`Waiting for deploy ${deploy.id}`, () => waitFor(run, deploy))
+    .catch((error: unknown) => lostTrack(run, deploy, error, since))
     .finally(off)
+  if ('verdict' in waited) return waited
   // action.yml: `timeout` when the deploy did not finish in time.
   outputs.set('status', waited.outcome === 'timeout' ? 'timeout' : waited.status)
   summary.section('Deploy', deployTable(run, waited, what))
@@ -195,6 +198,67 @@ function waitFor(run: Run, deploy: Deploy, cancelOnTimeout = true): Promise<Wait
     now: () => run.host.clock.now(),
     sleep: ms => run.host.clock.sleep(ms)
   })
+}
+
+/**
+ * Following the deploy failed (Render refused the polls, an unexpected error): it
+ * must not go live without the gate. Cancel it; if it had already finished, carry
+ * on as if the wait had seen that; otherwise report the incident.
+ */
+async function lostTrack(
+  run: Run,
+  deploy: Deploy,
+  error: unknown,
+  since: number
+): Promise<WaitResult | Verdict> {
+  const { render, service, host, state } = run
+  const reason = errorMessage(error)
+  host.log.warning(`Lost track of deploy ${deploy.id} (${reason}): cancelling it`)
+  const budget = (): number => Date.now() + 15_000
+  let cancelError: string | undefined
+  await render.cancelDeploy(service.id, deploy.id, budget()).catch((e: unknown) => {
+    cancelError = errorMessage(e)
+  })
+  const latest = await render.getDeploy(service.id, deploy.id, budget()).catch(() => undefined)
+  const done = outcomeOf(latest?.status)
+  if (latest?.status && done && !(latest.status === 'canceled' && !cancelError)) {
+    // It finished before the cancel (live: the gate decides; failed: production unchanged).
+    host.log.info(`Deploy ${deploy.id}: ${latest.status}`)
+    return {
+      outcome: done,
+      status: latest.status,
+      deploy: latest,
+      polls: 0,
+      elapsedMs: host.clock.now() - since
+    }
+  }
+  const cancelled = !cancelError || latest?.status === 'canceled'
+  const line = cancelled
+    ? `lost track of deploy ${deploy.id} (${reason}); it was cancelled, so production is unchanged`
+    : `lost track of deploy ${deploy.id} (${reason}); cancelling it failed (${cancelError}): it may go live without a health gate, check it in the Render dashboard`
+  const status = cancelled ? 'canceled' : (latest?.status ?? 'unknown')
+  state.outputs.set('status', status)
+  const evidence = table(
+    ['Service', 'Deploy', 'Of', 'Status', 'Problem'],
+    [[`${service.name} (${service.id})`, deploy.id, label(deploy), status, reason]]
+  )
+  state.summary.section('Deploy', evidence)
+  await run.record.finish('failure', line)
+  await run.incident.fail({
+    // Cancelled: the release is blocked, users are not affected. Not: it may go live unchecked.
+    severity: forEnvironment(cancelled ? 'sev3' : 'sev2', run.inputs.environment),
+    cause: `lost track of deploy ${deploy.id}${cancelled ? ', cancelled' : ''}`,
+    details: `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${service.name}\` could not be followed: ${line}.`,
+    evidence,
+    actions: [
+      `Triggered Render deploy \`${deploy.id}\`; following it failed: ${reason}.`,
+      cancelled
+        ? 'Cancelled it, so it cannot go live without a health gate.'
+        : `Tried to cancel it, which failed: ${cancelError}.`
+    ],
+    runbook: ['deploy-failed']
+  })
+  return { ok: false, verdict: `❌ ${line}` }
 }
 
 /** Failed, superseded or timed out: Render still serves the previous deploy. */

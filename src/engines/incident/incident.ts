@@ -45,8 +45,33 @@ export function fingerprint(
   return `${s.action}/${s.environment}/${s.target}`
 }
 
+/** The first line of every incident body Shipgate writes, and the only place it is matched. */
 export function marker(fp: string): string {
-  return `<!-- shipgate:incident ${fp} -->`
+  return `<!-- shipgate:incident ${fp.replace(/-->/g, '--&gt;')} -->`
+}
+
+/** Whether `body` is the incident of `fp`: its first line is the marker, nothing else counts. */
+export function hasMarker(body: string | null, fp: string): boolean {
+  return (body ?? '').split(/\r?\n/, 1)[0].trim() === marker(fp)
+}
+
+/** Code blocks and code spans, told apart from prose (odd items after a split). */
+const CODE = /(^```[^\n]*\n[\s\S]*?^```[ \t]*$|`[^`\n]+`)/m
+
+/**
+ * Makes text that quotes what an endpoint or platform said safe to put in an issue:
+ * in prose, no HTML (so no comment, tag or forged marker) and no @mention; inside
+ * code, no comment opener (a marker an old matcher or a reader could take for real).
+ */
+export function neutralizeMarkup(markdown: string): string {
+  return markdown
+    .split(CODE)
+    .map((part, i) =>
+      i % 2
+        ? part.replace(/<!--/g, '<!-\u200b-')
+        : part.replace(/</g, '&lt;').replace(/(^|[^\w@`])@(?=[A-Za-z0-9])/g, '$1@\u200b')
+    )
+    .join('')
 }
 
 const SEV_LABEL = /^sev[1-4]$/
@@ -79,13 +104,14 @@ function linksMarkdown(ctx: RunContext): string {
 }
 
 function reportMarkdown(r: FailureReport, ctx: RunContext, heading: string): string {
+  // Details, evidence and actions quote endpoints and platforms: neutralised.
   const parts = [
     `### ${heading}`,
-    r.details,
+    neutralizeMarkup(r.details),
     '#### Evidence',
-    r.evidence,
+    neutralizeMarkup(r.evidence),
     '#### What Shipgate did',
-    r.actions.map(a => `- ${a}`).join('\n'),
+    neutralizeMarkup(r.actions.map(a => `- ${a}`).join('\n')),
     `#### Links\n${linksMarkdown(ctx)}`
   ]
   const steps = runbookMarkdown(r.runbook, r.url)
@@ -108,9 +134,9 @@ export async function findIncident(
   s: IncidentSettings
 ): Promise<Issue | undefined> {
   const label = s.labels[0] ?? 'incident'
-  const m = marker(fingerprint(s))
+  const fp = fingerprint(s)
   const issues = await github.listOpenIssues(label)
-  return issues.filter(i => (i.body ?? '').includes(m)).sort((a, b) => a.number - b.number)[0]
+  return issues.filter(i => hasMarker(i.body, fp)).sort((a, b) => a.number - b.number)[0]
 }
 
 /** Opens the incident, or comments on the open one (raising its severity when it rose). */

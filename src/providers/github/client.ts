@@ -1,4 +1,14 @@
-import { apiMessage, HttpClient, HttpError, parseJson, type HttpResponse } from '../http/client.js'
+import {
+  apiMessage,
+  HttpClient,
+  HttpError,
+  isRecord,
+  jsonProblem,
+  MalformedAnswerError,
+  parseAnswer,
+  sleep,
+  type HttpResponse
+} from '../http/client.js'
 import { redact } from '../../runtime/redact.js'
 
 export interface Issue {
@@ -12,12 +22,54 @@ export interface Issue {
   pull_request?: unknown
 }
 
+/** What a caller needs from an answer: the check, and its name for the error. */
+export interface Shape<T> {
+  valid: (value: unknown) => value is T
+  what: string
+}
+
+const ISSUE_LIST: Shape<Issue[]> = {
+  valid: (v): v is Issue[] => Array.isArray(v) && v.every(isIssue),
+  what: 'a list of issues'
+}
+const ISSUE: Shape<Issue> = { valid: isIssue, what: 'an issue with a number' }
+const DEPLOYMENT: Shape<{ id: number }> = {
+  valid: (v): v is { id: number } => isRecord(v) && typeof v.id === 'number',
+  what: 'a deployment with an id'
+}
+
+function isIssue(v: unknown): v is Issue {
+  return isRecord(v) && typeof v.number === 'number' && typeof v.html_url === 'string'
+}
+
+/** GitHub's secondary rate limit is a 403 with Retry-After (or no requests left); 429 too. */
+export function isGitHubRateLimit(res: HttpResponse): boolean {
+  if (res.status === 429) return true
+  return (
+    res.status === 403 &&
+    (res.headers['retry-after'] !== undefined || res.headers['x-ratelimit-remaining'] === '0')
+  )
+}
+
+/** Every string inside a request body, redacted: nothing sent to GitHub carries a secret. */
+export function redactDeep(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value)
+  if (Array.isArray(value)) return value.map(redactDeep)
+  if (isRecord(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)]))
+  return value
+}
+
+const firstLine = (text: string | null): string => (text ?? '').split(/\r?\n/, 1)[0].trim()
+
 export interface GitHubOptions {
   token: string
   apiUrl: string
   owner: string
   repo: string
   http?: HttpClient
+  /** Pause between the looks for an issue whose create answer was lost (default 1 s). */
+  findIntervalMs?: number
 }
 
 /**
@@ -29,30 +81,54 @@ export class GitHub {
   private readonly http: HttpClient
   constructor(private readonly o: GitHubOptions) {
     this.http =
-      o.http ?? new HttpClient({ timeoutMs: 15_000, attempts: 3, maxRetryAfterMs: 60_000 })
+      o.http ??
+      new HttpClient({
+        timeoutMs: 15_000,
+        attempts: 3,
+        maxRetryAfterMs: 60_000,
+        rateLimited: isGitHubRateLimit
+      })
   }
 
   private get repoPath(): string {
     return `/repos/${encodeURIComponent(this.o.owner)}/${encodeURIComponent(this.o.repo)}`
   }
 
+  /**
+   * One call. The body is redacted. With `shape`, a 2xx answer that does not have
+   * it (not JSON, an object for a list) fails the call: retried like a 502 for a
+   * GET, then MalformedAnswerError. Without it, the answer is not read.
+   */
   async call<T>(
     method: string,
     path: string,
-    body?: unknown
+    body?: unknown,
+    shape?: Shape<T>
   ): Promise<{ data: T; res: HttpResponse }> {
     const url = path.startsWith('http') ? path : `${this.o.apiUrl}${path}`
-    const res = await this.http.request(url, {
-      method,
-      headers: {
-        accept: 'application/vnd.github+json',
-        'x-github-api-version': '2022-11-28',
-        ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {})
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      retryRateLimited: true
-    })
+    let res: HttpResponse
+    try {
+      res = await this.http.request(url, {
+        method,
+        headers: {
+          accept: 'application/vnd.github+json',
+          'x-github-api-version': '2022-11-28',
+          ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {})
+        },
+        body: body !== undefined ? JSON.stringify(redactDeep(body)) : undefined,
+        retryRateLimited: true,
+        check: shape ? r => jsonProblem(r.body, shape.valid, shape.what) : undefined
+      })
+    } catch (error) {
+      if (error instanceof MalformedAnswerError)
+        throw new MalformedAnswerError(
+          redact(`GitHub API ${method} ${pathOf(path)} ${error.message}`),
+          error.status,
+          error.body
+        )
+      throw error
+    }
     if (res.status >= 300) {
       const message = apiMessage(res.body)
       throw new HttpError(
@@ -61,7 +137,7 @@ export class GitHub {
         res.body
       )
     }
-    return { data: (res.body ? parseJson<T>(res.body) : undefined) as T, res }
+    return { data: (shape ? parseAnswer(res, shape.valid, shape.what) : undefined) as T, res }
   }
 
   /** Open issues carrying `label`, every page, pull requests left out. */
@@ -70,11 +146,13 @@ export class GitHub {
     let next: string | undefined =
       `${this.repoPath}/issues?state=open&labels=${encodeURIComponent(label)}&per_page=100`
     for (let page = 0; next && page < 50; page++) {
-      const { data, res }: { data: Issue[]; res: HttpResponse } = await this.call<Issue[]>(
+      const { data, res }: { data: Issue[]; res: HttpResponse } = await this.call(
         'GET',
-        next
+        next,
+        undefined,
+        ISSUE_LIST
       )
-      issues.push(...(data ?? []).filter(i => !i.pull_request))
+      issues.push(...data.filter(i => !i.pull_request))
       next = nextLink(res.headers['link'])
       // Follow pagination only on the API's own origin: the token goes with it.
       if (next && new URL(next, this.o.apiUrl).origin !== new URL(this.o.apiUrl).origin)
@@ -89,19 +167,43 @@ export class GitHub {
     labels: string[]
     assignees: string[]
   }): Promise<Issue> {
-    return (await this.call<Issue>('POST', `${this.repoPath}/issues`, input)).data
+    try {
+      return (await this.call('POST', `${this.repoPath}/issues`, input, ISSUE)).data
+    } catch (error) {
+      // GitHub answered 2xx, so the issue exists: find it by listing, never post twice.
+      if (!(error instanceof MalformedAnswerError)) throw error
+      const found = await this.findCreatedIssue(input)
+      if (!found) throw error
+      return found
+    }
   }
 
-  async updateIssue(number: number, patch: Record<string, unknown>): Promise<Issue> {
-    return (await this.call<Issue>('PATCH', `${this.repoPath}/issues/${number}`, patch)).data
+  /** The newest open issue with this title and first body line (a create whose answer was lost). */
+  private async findCreatedIssue(input: {
+    title: string
+    body: string
+    labels: string[]
+  }): Promise<Issue | undefined> {
+    const head = firstLine(redact(input.body))
+    const title = redact(input.title)
+    for (let look = 0; look < 3; look++) {
+      if (look > 0) await sleep(this.o.findIntervalMs ?? 1000)
+      const open = await this.listOpenIssues(input.labels[0] ?? '')
+      const found = open
+        .filter(i => i.title === title && firstLine(i.body) === head)
+        .sort((a, b) => b.number - a.number)[0]
+      if (found) return found
+    }
+    return undefined
   }
 
-  async comment(number: number, body: string): Promise<{ html_url: string }> {
-    return (
-      await this.call<{ html_url: string }>('POST', `${this.repoPath}/issues/${number}/comments`, {
-        body
-      })
-    ).data
+  /** Nothing is read from the answer: a lost or unreadable one is not a failure. */
+  async updateIssue(number: number, patch: Record<string, unknown>): Promise<void> {
+    await this.call('PATCH', `${this.repoPath}/issues/${number}`, patch)
+  }
+
+  async comment(number: number, body: string): Promise<void> {
+    await this.call('POST', `${this.repoPath}/issues/${number}/comments`, { body })
   }
 
   async createDeployment(input: {
@@ -111,13 +213,8 @@ export class GitHub {
     production_environment?: boolean
     transient_environment?: boolean
   }): Promise<{ id: number }> {
-    return (
-      await this.call<{ id: number }>('POST', `${this.repoPath}/deployments`, {
-        auto_merge: false,
-        required_contexts: [],
-        ...input
-      })
-    ).data
+    const body = { auto_merge: false, required_contexts: [], ...input }
+    return (await this.call('POST', `${this.repoPath}/deployments`, body, DEPLOYMENT)).data
   }
 
   async createDeploymentStatus(
@@ -136,6 +233,11 @@ export class GitHub {
       description
     })
   }
+}
+
+/** A path without its query, for messages. */
+function pathOf(path: string): string {
+  return path.replace(/^https?:\/\/[^/]+/, '').split('?')[0]
 }
 
 /** The `rel="next"` target of a `Link` header. */

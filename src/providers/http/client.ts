@@ -42,6 +42,12 @@ export interface RequestOptions {
   maxBodyBytes?: number
   /** Epoch ms: no attempt runs past it and no retry waits beyond it. */
   deadline?: number
+  /**
+   * Checks a 2xx answer: why the caller cannot use it (not JSON, a field missing),
+   * or undefined. Such an answer is a transient failure of the call: an idempotent
+   * request is retried like a 502; in the end `MalformedAnswerError` is thrown.
+   */
+  check?: (res: HttpResponse) => string | undefined
 }
 
 export interface HttpClientOptions {
@@ -58,6 +64,11 @@ export interface HttpClientOptions {
   dispatcher?: Dispatcher
   /** Called before each retry, for logging. */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string; url: string }) => void
+  /**
+   * Whether an answer says "not processed, come back later" (default: 429). GitHub's
+   * secondary rate limit is a 403 with Retry-After. Such answers are retried, a POST too.
+   */
+  rateLimited?: (res: HttpResponse) => boolean
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
@@ -142,6 +153,7 @@ export class HttpClient {
       userAgent: USER_AGENT,
       sleep,
       random: Math.random,
+      rateLimited: res => res.status === 429,
       ...options
     }
   }
@@ -157,11 +169,22 @@ export class HttpClient {
     const idempotent = IDEMPOTENT.has(method)
     for (let attempt = 1; ; attempt++) {
       let response: HttpResponse | undefined
-      let failure: NetworkError | undefined
+      let failure: NetworkError | MalformedAnswerError | undefined
       try {
         response = await this.once(url, method, options, attempt)
       } catch (error) {
         failure = error instanceof NetworkError ? error : classifyError(error)
+      }
+      // A 2xx answer the caller cannot use fails the call like a 502 would.
+      const problem =
+        response && response.status < 300 && options.check ? options.check(response) : undefined
+      if (response && problem !== undefined) {
+        failure = new MalformedAnswerError(
+          `answered ${response.status} with ${problem}`,
+          response.status,
+          response.body
+        )
+        response = undefined
       }
       if (attempt >= attempts) {
         if (response) return response
@@ -173,8 +196,11 @@ export class HttpClient {
         if (!idempotent) throw failure
         delay = this.backoff(attempt)
         reason = failure.message
-      } else if (response && RETRY_STATUSES.has(response.status)) {
-        const rateLimited = response.status === 429
+      } else if (
+        response &&
+        (RETRY_STATUSES.has(response.status) || this.o.rateLimited(response))
+      ) {
+        const rateLimited = this.o.rateLimited(response)
         if (!idempotent && !(rateLimited && options.retryRateLimited)) return response
         const after =
           parseRetryAfter(response.headers['retry-after']) ??
@@ -240,7 +266,8 @@ export class HttpClient {
 
 /** Render's `Ratelimit-Reset`: seconds to wait (or an epoch in seconds, which it sometimes is). */
 function rateLimitReset(headers: Record<string, string>): number | undefined {
-  const v = headers['ratelimit-reset']
+  // GitHub sends x-ratelimit-reset (epoch seconds).
+  const v = headers['ratelimit-reset'] ?? headers['x-ratelimit-reset']
   if (!v || !/^\d+$/.test(v)) return undefined
   const n = Number(v)
   const nowS = Date.now() / 1000
@@ -269,6 +296,58 @@ export class HttpError extends Error {
   ) {
     super(message)
   }
+}
+
+/**
+ * A 2xx answer that does not parse or lacks what the caller needs (a proxy's HTML
+ * page, `{}`, a truncated body). A transient failure: never a silent default.
+ */
+export class MalformedAnswerError extends HttpError {
+  override name = 'MalformedAnswerError'
+}
+
+/** Failures worth another try later: no answer, an unusable answer, 408, 429, 5xx. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof NetworkError || error instanceof MalformedAnswerError) return true
+  return (
+    error instanceof HttpError &&
+    (error.status === 408 || error.status === 429 || error.status >= 500)
+  )
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Why a JSON answer is unusable, in words, or undefined when `valid` accepts it.
+ * `what` names the expected shape ("a deploy with an id and a status").
+ */
+export function jsonProblem(
+  body: string,
+  valid: (value: unknown) => boolean,
+  what: string
+): string | undefined {
+  const value = parseJson<unknown>(body)
+  if (value === undefined) {
+    const start = body.trim().replace(/\s+/g, ' ').slice(0, 60)
+    return start ? `a body that is not JSON: ${JSON.stringify(start)}` : 'an empty body'
+  }
+  if (valid(value)) return undefined
+  const got = Array.isArray(value) ? 'a list' : value === null ? 'null' : `a JSON ${typeof value}`
+  return `${got}, not ${what}`
+}
+
+/** The parsed body of an answer `jsonProblem` accepted. */
+export function parseAnswer<T>(
+  res: HttpResponse,
+  valid: (value: unknown) => value is T,
+  what: string
+): T {
+  const problem = jsonProblem(res.body, valid, what)
+  if (problem !== undefined)
+    throw new MalformedAnswerError(`answered ${res.status} with ${problem}`, res.status, res.body)
+  return JSON.parse(res.body) as T
 }
 
 /** An API's own `message` from a JSON error body, else the start of the body. */

@@ -2,8 +2,12 @@ import {
   apiMessage,
   HttpClient,
   HttpError,
+  isRecord,
+  isTransient as isTransientFailure,
+  jsonProblem,
+  MalformedAnswerError,
   NetworkError,
-  parseJson,
+  parseAnswer,
   sleep as realSleep,
   type HttpResponse
 } from '../http/client.js'
@@ -108,13 +112,32 @@ export class RenderApiError extends HttpError {
   override name = 'RenderApiError'
 }
 
-/** Statuses a poll can shrug off and try again later. */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof NetworkError) return true
-  return (
-    error instanceof HttpError &&
-    (error.status === 408 || error.status === 429 || error.status >= 500)
-  )
+/** Failures a poll can shrug off and try again later (no answer, an unusable one, 408/429/5xx). */
+export const isTransient = isTransientFailure
+
+/** What a caller needs from an answer: the check, and its name for the error. */
+interface Shape<T> {
+  valid: (value: unknown) => value is T
+  what: string
+}
+
+const OBJECT: Shape<Record<string, unknown>> = { valid: isRecord, what: 'a JSON object' }
+const hasId = (v: unknown): v is Deploy => isRecord(v) && typeof v.id === 'string' && v.id !== ''
+/** A created deploy: its id is all the caller needs. */
+const CREATED: Shape<Deploy> = { valid: hasId, what: 'a deploy with an id' }
+/** A polled deploy: the status is what the poll is for. */
+const POLLED: Shape<Deploy> = {
+  valid: (v): v is Deploy => hasId(v) && typeof v.status === 'string',
+  what: 'a deploy with an id and a status'
+}
+const SERVICE: Shape<Service> = {
+  valid: (v): v is Service => isRecord(v) && typeof v.id === 'string' && v.id !== '',
+  what: 'a service with an id'
+}
+const DEPLOY_LIST: Shape<DeployWithCursor[]> = {
+  valid: (v): v is DeployWithCursor[] =>
+    Array.isArray(v) && v.every(x => isRecord(x) && hasId(x.deploy)),
+  what: 'a list of deploys'
 }
 
 /** Requests and attempts made, for the benchmark and the summary. */
@@ -134,10 +157,12 @@ const SKEW_MS = 10_000
 
 /**
  * A failed create that may still have created the deploy: the connection broke,
- * or a 5xx came back (a proxy's 502/504 can follow a deploy Render made).
+ * a 5xx came back (a proxy's 502/504 can follow a deploy Render made), or a 2xx
+ * came back that cannot be read (truncated, `{}`): then it surely did.
  */
-function isAmbiguous(error: unknown): error is NetworkError | RenderApiError {
+function isAmbiguous(error: unknown): error is NetworkError | HttpError {
   if (error instanceof NetworkError) return AMBIGUOUS.has(error.kind)
+  if (error instanceof MalformedAnswerError) return true
   return error instanceof RenderApiError && [500, 502, 503, 504].includes(error.status)
 }
 
@@ -173,7 +198,7 @@ export class RenderClient {
   }
 
   async getService(serviceId: string): Promise<Service> {
-    return this.json<Service>('GET', `/services/${enc(serviceId)}`, { serviceId })
+    return this.call('GET', `/services/${enc(serviceId)}`, { serviceId }, SERVICE)
   }
 
   /** Newest first. `status` is sent form-exploded: `status=a&status=b`. */
@@ -186,14 +211,12 @@ export class RenderClient {
     if (q.limit !== undefined) params.set('limit', String(q.limit))
     if (q.cursor) params.set('cursor', q.cursor)
     const query = params.toString() ? `?${params}` : ''
-    const list = await this.json<DeployWithCursor[]>(
+    return this.call(
       'GET',
       `/services/${enc(serviceId)}/deploys${query}`,
-      {
-        serviceId
-      }
+      { serviceId },
+      DEPLOY_LIST
     )
-    return Array.isArray(list) ? list : []
   }
 
   /** The service's current live deploy, if any: the rollback target. */
@@ -237,9 +260,7 @@ export class RenderClient {
   /** `deadline` (epoch ms) bounds the call and its retries, so a wait never overruns. */
   async getDeploy(serviceId: string, deployId: string, deadline?: number): Promise<Deploy> {
     const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}`
-    return this.parse<Deploy>(
-      await this.send('GET', path, { serviceId, deployId }, undefined, deadline)
-    )
+    return this.call('GET', path, { serviceId, deployId }, POLLED, undefined, deadline)
   }
 
   /**
@@ -253,7 +274,15 @@ export class RenderClient {
     const since = this.now()
     let res: HttpResponse
     try {
-      res = await this.send('POST', `/services/${enc(serviceId)}/deploys`, { serviceId }, body)
+      // 202 has no body; any other 2xx must name the deploy it created.
+      res = await this.send(
+        'POST',
+        `/services/${enc(serviceId)}/deploys`,
+        { serviceId },
+        body,
+        undefined,
+        { ...CREATED, unless: 202 }
+      )
     } catch (error) {
       // The request may have reached Render: look (never re-send) before failing.
       if (!isAmbiguous(error)) throw error
@@ -275,26 +304,36 @@ export class RenderClient {
       this.o.log?.('Render queued the deploy (202, no body): looking it up')
       return { deploy: await this.findCreated(serviceId, input, since), queued: true }
     }
-    return { deploy: this.parse<Deploy>(res), queued: false }
+    return { deploy: this.parse(res, CREATED), queued: false }
   }
 
   /** Rolls back to `deployId`: Render creates a new deploy (trigger `rollback`). 429-only retry. */
   async rollback(serviceId: string, deployId: string): Promise<Deploy> {
-    const res = await this.send(
-      'POST',
-      `/services/${enc(serviceId)}/rollback`,
-      { serviceId, deployId },
-      { deployId }
-    )
-    return this.parse<Deploy>(res)
+    const since = this.now()
+    try {
+      return this.parse(
+        await this.send(
+          'POST',
+          `/services/${enc(serviceId)}/rollback`,
+          { serviceId, deployId },
+          { deployId },
+          undefined,
+          CREATED
+        ),
+        CREATED
+      )
+    } catch (error) {
+      // Render answered 2xx, so the rollback deploy exists: find it, never re-send.
+      if (!(error instanceof MalformedAnswerError)) throw error
+      this.o.log?.(`${error.message}. Looking for the rollback deploy it created`)
+      return this.findCreated(serviceId, {}, since, AMBIGUOUS_FIND_MS, 'rollback')
+    }
   }
 
   /** `deadline` (epoch ms) bounds the call and any 429 wait. */
   async cancelDeploy(serviceId: string, deployId: string, deadline?: number): Promise<Deploy> {
     const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}/cancel`
-    return this.parse<Deploy>(
-      await this.send('POST', path, { serviceId, deployId }, undefined, deadline)
-    )
+    return this.call('POST', path, { serviceId, deployId }, POLLED, undefined, deadline)
   }
 
   /**
@@ -306,7 +345,8 @@ export class RenderClient {
     serviceId: string,
     input: CreateDeployInput,
     since: number,
-    timeoutMs = this.o.findTimeoutMs ?? 60_000
+    timeoutMs = this.o.findTimeoutMs ?? 60_000,
+    trigger: DeployTrigger = 'api'
   ): Promise<Deploy> {
     const interval = this.o.findIntervalMs ?? 1000
     const deadline = this.now() + timeoutMs
@@ -320,7 +360,7 @@ export class RenderClient {
         .find(
           d =>
             matchesInput(d, input) &&
-            (d.trigger === undefined || d.trigger === 'api') &&
+            (d.trigger === undefined || d.trigger === trigger) &&
             createdSince(d, since)
         )
       if (found) return found
@@ -334,28 +374,41 @@ export class RenderClient {
     }
   }
 
-  private async json<T>(method: string, path: string, ids: Ids): Promise<T> {
-    return this.parse<T>(await this.send(method, path, ids))
+  /** One call whose answer must have `shape`: an unusable 2xx is retried (GET) like a 502. */
+  private async call<T>(
+    method: string,
+    path: string,
+    ids: Ids,
+    shape: Shape<T>,
+    body?: unknown,
+    deadline?: number
+  ): Promise<T> {
+    return this.parse(await this.send(method, path, ids, body, deadline, shape), shape)
   }
 
-  private parse<T>(res: HttpResponse): T {
-    const data = parseJson<T>(res.body)
-    if (data === undefined)
-      throw new RenderApiError(
-        `Render answered ${res.status} with a body that is not JSON`,
-        res.status,
-        res.body
-      )
-    return data
+  /** The answer's body with `shape` (default: any JSON object), else MalformedAnswerError. */
+  private parse<T = Record<string, unknown>>(
+    res: HttpResponse,
+    shape: Shape<T> = OBJECT as unknown as Shape<T>
+  ): T {
+    try {
+      return parseAnswer(res, shape.valid, shape.what)
+    } catch (error) {
+      throw new MalformedAnswerError(redact(`Render ${errorText(error)}`), res.status, res.body)
+    }
   }
 
-  /** One call; a POST retries on 429 only. Non-2xx answers become RenderApiError. */
+  /**
+   * One call; a POST retries on 429 only. Non-2xx answers become RenderApiError; a
+   * 2xx without `shape` (except status `unless`) becomes MalformedAnswerError.
+   */
   private async send(
     method: string,
     path: string,
     ids: Ids,
     body?: unknown,
-    deadline?: number
+    deadline?: number,
+    shape?: Shape<unknown> & { unless?: number }
   ): Promise<HttpResponse> {
     const post = method !== 'GET'
     let res: HttpResponse
@@ -369,10 +422,21 @@ export class RenderClient {
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         deadline,
+        check: shape
+          ? r =>
+              r.status === shape.unless ? undefined : jsonProblem(r.body, shape.valid, shape.what)
+          : undefined,
         ...(post ? { retryRateLimited: true, timeoutMs: 30_000 } : {})
       })
     } catch (error) {
       this.count(method, 1)
+      if (error instanceof MalformedAnswerError) {
+        throw new MalformedAnswerError(
+          redact(`Render API ${method} ${path} ${error.message}`),
+          error.status,
+          error.body
+        )
+      }
       if (error instanceof NetworkError) {
         const what = post
           ? `; the request was not retried (it may or may not have reached Render)`
@@ -407,6 +471,8 @@ interface Ids {
 }
 
 const enc = encodeURIComponent
+const errorText = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error)
 
 /** What a Render status code means for the user, in words, with Render's own message. */
 export function explainRenderStatus(status: number, message: string, ids: Ids): string {

@@ -91,6 +91,8 @@ export async function waitForDeploy(o: WaitOptions): Promise<WaitResult> {
   const switchCap = Math.max(first, o.switchIntervalMs ?? first)
   const factor = o.factor ?? 1.5
 
+  // Always the deploy we were given: an answer never changes which deploy is followed.
+  const id = o.deploy.id
   let deploy = o.deploy
   let status: DeployStatus | 'unknown' = deploy.status ?? 'unknown'
   let interval = first
@@ -114,11 +116,7 @@ export async function waitForDeploy(o: WaitOptions): Promise<WaitResult> {
     polls++
     try {
       // The HTTP client runs on the wall clock: give it the deadline in wall time.
-      deploy = await o.client.getDeploy(
-        o.serviceId,
-        deploy.id,
-        Date.now() + Math.max(1, deadline - now())
-      )
+      deploy = await o.client.getDeploy(o.serviceId, id, Date.now() + Math.max(1, deadline - now()))
     } catch (error) {
       // The client already waited out Retry-After: keep the interval, try again.
       if (!isTransient(error)) throw error
@@ -142,7 +140,7 @@ export async function waitForDeploy(o: WaitOptions): Promise<WaitResult> {
   if (o.cancelOnTimeout === false) return result('timeout', { statusAtDeadline, canceled: false })
   try {
     // The cancel gets a short budget of its own: the deadline has already passed.
-    deploy = await o.client.cancelDeploy(o.serviceId, deploy.id, Date.now() + CANCEL_BUDGET_MS)
+    deploy = await o.client.cancelDeploy(o.serviceId, id, Date.now() + CANCEL_BUDGET_MS)
     status = deploy.status ?? 'canceled'
     log(`Deploy ${deploy.id} cancelled`)
     return result('timeout', { statusAtDeadline, canceled: true })
@@ -151,8 +149,14 @@ export async function waitForDeploy(o: WaitOptions): Promise<WaitResult> {
     log(`Cancelling deploy ${deploy.id} failed: ${reason}`)
     // It may have finished meanwhile: report what it did, not a timeout.
     const latest = await o.client
-      .getDeploy(o.serviceId, deploy.id, Date.now() + CANCEL_BUDGET_MS)
+      .getDeploy(o.serviceId, id, Date.now() + CANCEL_BUDGET_MS)
       .catch(() => undefined)
+    // Canceled: the cancel went through although its answer was lost or unreadable.
+    if (latest?.status === 'canceled') {
+      deploy = latest
+      status = 'canceled'
+      return result('timeout', { statusAtDeadline, canceled: true })
+    }
     const late = outcomeOf(latest?.status)
     if (latest && late) {
       deploy = latest
