@@ -26,6 +26,8 @@ export interface DeploymentScript {
   error?: { code: string; message: string }
   /** What its health endpoints answer. */
   healthy?: boolean
+  /** What they answer through the production domain (default: as `healthy`), e.g. production env vars. */
+  healthyInProduction?: boolean
 }
 
 /** How the next promote behaves. */
@@ -50,6 +52,8 @@ export interface FakeProject {
   protectionBypass?: string
   /** Deployments that once served production (Instant Rollback candidates). */
   served: Set<string>
+  /** Hobby: Instant Rollback only to the immediately previous production deployment (402 beyond). */
+  plan: 'hobby' | 'pro'
 }
 
 export interface FakeDeployment {
@@ -168,6 +172,7 @@ export class FakeVercel {
     productionId?: string | null
     healthy?: boolean
     protectionBypass?: string
+    plan?: 'hobby' | 'pro'
   }): FakeProject {
     const project: FakeProject = {
       id: p.id,
@@ -177,7 +182,8 @@ export class FakeVercel {
       autoAssignCustomDomains: true,
       lastAliasRequest: null,
       protectionBypass: p.protectionBypass,
-      served: new Set()
+      served: new Set(),
+      plan: p.plan ?? 'pro'
     }
     this.projects.set(p.id, project)
     if (p.productionId !== null) {
@@ -233,6 +239,25 @@ export class FakeVercel {
       body: { target: 'production', autoAssignCustomDomains: false, source: 'cli' },
       script
     })
+  }
+
+  /**
+   * An older production deployment of a project, created at `at` (epoch ms):
+   * `served` when it was promoted once (and later replaced), else staged only.
+   */
+  addPast(
+    projectId: string,
+    o: { at: number; served?: boolean; script?: DeploymentScript; id?: string }
+  ): FakeDeployment {
+    const p = this.projects.get(projectId)!
+    const d = this.insert(p, {
+      at: o.at,
+      body: { target: 'production', autoAssignCustomDomains: false, source: 'cli' },
+      script: { queuedMs: 0, buildMs: 0, ...o.script },
+      id: o.id
+    })
+    if (o.served) p.served.add(d.id)
+    return d
   }
 
   // ---- the server ----
@@ -427,6 +452,14 @@ export class FakeVercel {
         409,
         err('conflict', 'This deployment is already the current production deployment')
       )
+    if (p.plan === 'hobby' && d.id !== this.previousProduction(p))
+      return send(
+        402,
+        err(
+          'plan_limit',
+          'To roll back further than the previous production deployment, upgrade to pro'
+        )
+      )
     this.switchTo(p, d.id, 'rollback', t, DEFAULT_ALIAS_MS)
     p.autoAssignCustomDomains = false
     send(201)
@@ -450,6 +483,15 @@ export class FakeVercel {
       fail
     }
     if (type === 'promote') p.autoAssignCustomDomains = true
+  }
+
+  /** The newest deployment that served production before the current one. */
+  private previousProduction(p: FakeProject): string | undefined {
+    const current = this.deployments.find(x => x.id === p.productionId)
+    return this.deployments
+      .filter(x => p.served.has(x.id) && x !== current)
+      .filter(x => !current || x.createdAt < current.createdAt)
+      .sort((a, b) => b.createdAt - a.createdAt)[0]?.id
   }
 
   /** Completes alias jobs whose time has come. */
@@ -533,7 +575,8 @@ export class FakeVercel {
       if (bypass && req.headers['x-vercel-protection-bypass'] !== bypass)
         return send(401, 'Authentication Required')
     }
-    const healthy = d.script.healthy ?? DEFAULT_SCRIPT.healthy
+    const own = d.script.healthy ?? DEFAULT_SCRIPT.healthy
+    const healthy = where.startsWith('_prod/') ? (d.script.healthyInProduction ?? own) : own
     return healthy
       ? send(200, { status: 'ok', deployment: d.id })
       : send(503, { status: 'error', deployment: d.id })

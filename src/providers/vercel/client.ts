@@ -357,7 +357,7 @@ export class VercelClient {
     projectId: string,
     meta: Record<string, string>
   ): Promise<Deployment | undefined> {
-    const deadline = this.now() + (this.o.findTimeoutMs ?? 30_000)
+    const deadline = this.now() + (this.o.findTimeoutMs ?? 15_000)
     for (;;) {
       const list = await this.listDeployments({ projectId, meta, limit: 20 }).catch(e => {
         if (!isTransient(e)) throw e
