@@ -29,6 +29,14 @@ export function width(s: string): number {
   return w
 }
 
+const ALERTS: Record<string, string> = {
+  NOTE: 'ℹ️ ',
+  TIP: '💡',
+  IMPORTANT: '❗',
+  WARNING: '⚠️ ',
+  CAUTION: '⛔'
+}
+
 function inline(tokens: Token[] | undefined, st: Style): string {
   let out = ''
   for (const t of tokens ?? []) {
@@ -128,14 +136,16 @@ function blocks(tokens: Token[], st: Style, indent: string): string[] {
         add((t as Tokens.Code).text.split('\n').map(l => st.code(`    ${l}`)))
         break
       case 'blockquote': {
+        // GitHub's alerts: `> [!WARNING]` on its own line, then the text.
         const inner = blocks((t as Tokens.Blockquote).tokens, st, '')
-        const lines = inner.map(l =>
-          l
-            .replace(/^\[!WARNING\]\s*/, '⚠️  ')
-            .replace(/^\[!NOTE\]\s*/, 'ℹ️  ')
-            .replace(/^\[!CAUTION\]\s*/, '⛔ ')
+          .join('\n')
+          .replace(/^\[!(\w+)\]\s*/, (_, kind: string) => `${ALERTS[kind] ?? kind} `)
+        add(
+          inner
+            .split('\n')
+            .filter(l => l !== '')
+            .map(l => `${st.dim('│')} ${l}`)
         )
-        add(lines.filter(l => l !== '').map(l => `${st.dim('│')} ${l}`))
         break
       }
       case 'hr':
