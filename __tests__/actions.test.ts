@@ -54,7 +54,7 @@ describe('action.yml files', () => {
       const known: Record<string, string> = {
         'database-url': 'postgres://u@127.0.0.1:5432/db',
         'service-id': 'srv-abc123',
-        provider: 'render'
+        platform: 'render'
       }
       const filler = (k: string): string => known[k] ?? 'value-123'
       const base = (k: string): string => (required.includes(k) ? filler(k) : '')
