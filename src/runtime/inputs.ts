@@ -1,64 +1,96 @@
 import { z } from 'zod'
 import { ConfigurationError } from './errors.js'
-import { addSecret, redact } from './redact.js'
+import { addSecret, addUrlSecrets, redact, redactUrl } from './redact.js'
 
 /** One declared input: how to parse its raw string, and whether it is a secret. */
 export interface Field<T> {
   schema: z.ZodType<T, string>
   secret?: boolean
+  /** Registers the secrets inside a structured raw value before it is validated. */
+  register?: (raw: string) => void
 }
 
-type Parsed<S> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never }
+/** What `readInputs` returns for a spec: each input's parsed type. */
+export type InputValues<S> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never }
 
-export function field<T>(schema: z.ZodType<T, string>): Field<T> {
-  return { schema }
+export function field<T>(schema: z.ZodType<T, string>, register?: (raw: string) => void): Field<T> {
+  return register ? { schema, register } : { schema }
 }
 
 export function secret<T>(schema: z.ZodType<T, string>): Field<T> {
   return { schema, secret: true }
 }
 
+/** Longest value echoed in an error; longer or multi-line values are described, not shown. */
+const SHOWN_CHARS = 100
+/** Longest reason in an error: a 100 KiB input never becomes a 100 KiB error line. */
+const REASON_CHARS = 400
+
+/** One line, at most `max` characters. */
+export function clip(text: string, max: number): string {
+  const line = text.replace(/\s*[\r\n]+\s*/g, ' ')
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line
+}
+
+function shownValue(raw: string, isSecret: boolean | undefined): string {
+  if (isSecret) return '(secret, not shown)'
+  const lines = raw.split(/\r?\n/).length
+  if (lines > 1) return `(${lines} lines, not shown)`
+  if (raw.length > SHOWN_CHARS) return `(${raw.length} characters, not shown)`
+  return JSON.stringify(redact(raw))
+}
+
 /**
  * Reads and validates every input of an action before anything else happens.
- * Secrets are masked first; a bad value fails with one error naming the input,
- * the value (never a secret's) and what is accepted.
+ * Secrets are masked first, the ones inside structured values included; a bad
+ * value fails with one short error naming the input (and the item and field
+ * inside it) and what is accepted, never a secret or a whole multi-line value.
  */
 export function readInputs<S extends Record<string, Field<unknown>>>(
   spec: S,
   read: (name: string) => string,
   debug: (message: string) => void = () => {}
-): Parsed<S> {
+): InputValues<S> {
   const raw: Record<string, string> = {}
   for (const name of Object.keys(spec)) {
     raw[name] = read(name)
     if (spec[name].secret) addSecret(raw[name])
+    spec[name].register?.(raw[name])
   }
   const out: Record<string, unknown> = {}
   for (const [name, f] of Object.entries(spec)) {
     const result = f.schema.safeParse(raw[name])
     if (!result.success) {
-      const shown = f.secret ? '(secret, not shown)' : JSON.stringify(raw[name])
-      const reason = result.error.issues[0]?.message ?? 'invalid value'
-      throw new ConfigurationError(`Input '${name}' has an invalid value ${shown}: ${reason}`)
+      const reason = clip(redact(result.error.issues[0]?.message ?? 'invalid value'), REASON_CHARS)
+      throw new ConfigurationError(
+        `Input '${name}' has an invalid value ${shownValue(raw[name], f.secret)}: ${reason}`
+      )
     }
     out[name] = result.data
-    if (!f.secret) debug(redact(`input ${name} = ${JSON.stringify(result.data)}`))
+    if (!f.secret) debug(clip(redact(`input ${name} = ${JSON.stringify(result.data)}`), 2000))
   }
-  return out as Parsed<S>
+  return out as InputValues<S>
 }
 
 // ---- value parsers: each takes the raw string (already trimmed by core) ----
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
+/** The longest delay Node timers hold (2^31-1 ms, about 24.8 days); also Postgres' limit for its timeouts. */
+export const MAX_DURATION_MS = 2_147_483_647
+
 /** `500ms`, `10s`, `5m`, `1h`, `1m30s`, or a bare number of seconds. Returns milliseconds. */
 export function parseDuration(text: string): number | undefined {
   const t = text.trim().toLowerCase()
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000)
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(t)) return undefined
-  let total = 0
-  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNITS[m[2]]
-  return Math.round(total)
+  let total: number
+  if (/^\d+(\.\d+)?$/.test(t)) total = Number(t) * 1000
+  else if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(t)) return undefined
+  else {
+    total = 0
+    for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNITS[m[2]]
+  }
+  // A 400-digit number is Infinity, not a duration.
+  return Number.isFinite(total) ? Math.round(total) : undefined
 }
 
 export function formatDuration(ms: number): string {
@@ -74,31 +106,47 @@ export function formatDuration(ms: number): string {
 
 const DURATION_HELP = 'expected a duration such as 500ms, 10s, 5m, 1h or a number of seconds'
 
-export function duration(def: string, opts: { min?: number; max?: number } = {}) {
+export interface DurationBounds {
+  min?: number
+  /** Defaults to MAX_DURATION_MS: a longer timer would fire at once. */
+  max?: number
+}
+
+/** Why `ms` is out of bounds, or undefined when it is within them. */
+export function durationProblem(
+  ms: number | undefined,
+  b: DurationBounds = {}
+): string | undefined {
+  if (ms === undefined) return DURATION_HELP
+  const max = Math.min(b.max ?? MAX_DURATION_MS, MAX_DURATION_MS)
+  if (b.min !== undefined && ms < b.min) return `must be at least ${formatDuration(b.min)}`
+  if (ms > max)
+    return max === MAX_DURATION_MS
+      ? `must be at most ${MAX_DURATION_MS}ms (about 24.8 days)`
+      : `must be at most ${formatDuration(max)}`
+  return undefined
+}
+
+export function duration(def: string, bounds: DurationBounds = {}) {
   return z.string().transform((raw, ctx) => {
     const ms = parseDuration(raw === '' ? def : raw)
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: DURATION_HELP })
-      return z.NEVER
-    }
-    if (opts.min !== undefined && ms < opts.min) {
-      ctx.addIssue({ code: 'custom', message: `must be at least ${formatDuration(opts.min)}` })
-      return z.NEVER
-    }
-    if (opts.max !== undefined && ms > opts.max) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${formatDuration(opts.max)}` })
+    const problem = durationProblem(ms, bounds)
+    if (problem !== undefined || ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: problem ?? DURATION_HELP })
       return z.NEVER
     }
     return ms
   })
 }
 
-export function optionalDuration() {
+/** Empty is undefined (the caller's default); anything else is a bounded duration. */
+export function optionalDuration(bounds: DurationBounds = {}) {
   return z.string().transform((raw, ctx) => {
     if (raw === '') return undefined
     const ms = parseDuration(raw)
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: DURATION_HELP })
+    const problem = durationProblem(ms, bounds)
+    if (problem !== undefined || ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: problem ?? DURATION_HELP })
       return z.NEVER
     }
     return ms
@@ -182,14 +230,24 @@ export function httpUrl(def = '') {
   })
 }
 
+/** An item of a list, for an error: userinfo hidden, redacted, one short line. */
+export function shownItem(value: string): string {
+  return JSON.stringify(clip(redactUrl(value), 80))
+}
+
+/** Registers the URL secrets of every item of a raw URL list (before validation). */
+export function registerUrlList(raw: string): void {
+  for (const u of splitList(raw)) addUrlSecrets(u)
+}
+
 export function urlList() {
   return z.string().transform((raw, ctx) => {
     const urls = splitList(raw)
-    const bad = urls.find(u => !isHttpUrl(u))
-    if (bad !== undefined) {
+    const bad = urls.findIndex(u => !isHttpUrl(u))
+    if (bad >= 0) {
       ctx.addIssue({
         code: 'custom',
-        message: `'${bad}' is not an http:// or https:// URL; expected one or more URLs separated by newlines or commas`
+        message: `item ${bad + 1} (${shownItem(urls[bad])}) is not an http:// or https:// URL; expected one or more URLs separated by newlines or commas`
       })
       return z.NEVER
     }
@@ -197,16 +255,32 @@ export function urlList() {
   })
 }
 
+/** An HTTP header name (RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** Why a header value cannot be sent (a line break would split the request), or undefined. */
+export function headerValueProblem(value: string): string | undefined {
+  if (/[\r\n]/.test(value)) return 'a header value cannot contain a line break'
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value))
+    return 'a header value cannot contain control characters'
+  return undefined
+}
+
 /** Multi-line `Name: value` headers. Values are registered as secrets by the caller's field. */
 export function parseHeaders(raw: string): Record<string, string> | string {
   const headers: Record<string, string> = {}
-  for (const [n, line] of raw.split(/\r?\n/).entries()) {
-    if (!line.trim()) continue
-    const i = line.indexOf(':')
-    const name = i > 0 ? line.slice(0, i).trim() : ''
+  for (const [n, line] of raw.split(/\n/).entries()) {
+    const text = line.replace(/\r$/, '')
+    if (!text.trim()) continue
+    const i = text.indexOf(':')
+    const name = i > 0 ? text.slice(0, i).trim() : ''
     // Never echo the line: it may hold the credential.
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `line ${n + 1} is not 'Name: value'`
-    headers[name.toLowerCase()] = line.slice(i + 1).trim()
+    if (!HEADER_NAME.test(name)) return `line ${n + 1} is not 'Name: value'`
+    const value = text.slice(i + 1).trim()
+    const problem = headerValueProblem(value)
+    if (problem) return `line ${n + 1} (${name}): ${problem}`
+    headers[name.toLowerCase()] = value
   }
   return headers
 }

@@ -53,14 +53,31 @@ export function addHeaderSecret(value: string): void {
 
 /** Secrets carried in a URL: the userinfo password and credential-like query values. */
 export function addUrlSecrets(url: string): void {
+  // Even a value that is not a valid URL may carry `user:password@`: register it first.
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1]
+  if (userinfo?.includes(':')) addSecret(userinfo.slice(userinfo.indexOf(':') + 1))
   try {
     const u = new URL(url)
-    if (u.password) addSecret(decodeURIComponent(u.password))
+    // Raw as written, and (in addSecret) decoded when it decodes: `p%ZZ` is not encoding.
+    if (u.password) addSecret(u.password)
     for (const [k, v] of u.searchParams)
       if (/key|token|secret|sig|pass|auth|code/i.test(k)) addSecret(v)
   } catch {
-    // not a URL: nothing to register
+    // not a URL: nothing more to register
   }
+}
+
+/**
+ * A URL for a table, output or issue: the userinfo password replaced by `***`
+ * whatever its length (short ones are not in the redaction list), then redacted.
+ */
+export function redactUrl(url: string): string {
+  const shown = url.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i,
+    (_, scheme: string, info: string) =>
+      `${scheme}${info.includes(':') ? `${info.slice(0, info.indexOf(':'))}:***` : info}@`
+  )
+  return redact(shown)
 }
 
 export function redact(text: string): string {

@@ -1,5 +1,10 @@
 import { z } from 'zod'
-import { healthConfig, healthFields, type HealthConfig } from '../../engines/health/health.js'
+import {
+  connectionFields,
+  healthConfig,
+  healthFields,
+  type HealthConfig
+} from '../../engines/health/inputs.js'
 import {
   bool,
   duration,
@@ -30,6 +35,7 @@ export const spec = {
   'on-superseded': field(oneOf(['fail', 'succeed'] as const, 'fail')),
   'rollback-on-failure': field(bool(true)),
   ...healthFields('health-', { timeout: '5m', interval: '10s', successes: 3 }),
+  ...connectionFields('health-'),
   ...commonFields(),
   'github-deployment': field(bool(true)),
   'render-api-url': field(httpUrl(DEFAULT_RENDER_API_URL))
@@ -57,22 +63,22 @@ export function getInputs(
   read: (name: string) => string,
   debug?: (message: string) => void
 ): DeployInputs {
-  const v = readInputs(spec, read, debug) as Record<string, unknown>
-  const imageUrl = v['image-url'] as string
+  const v = readInputs(spec, read, debug)
+  const imageUrl = v['image-url']
   // action.yml: `commit` is ignored when `image-url` is given.
-  const commit = imageUrl ? '' : (v.commit as string) || sha
+  const commit = imageUrl ? '' : v.commit || sha
   return {
     ...commonInputs(v),
-    apiKey: v['render-api-key'] as string,
-    serviceId: v['service-id'] as string,
+    apiKey: v['render-api-key'],
+    serviceId: v['service-id'],
     commit,
     imageUrl,
-    clearCache: v['clear-cache'] as boolean,
-    deployTimeoutMs: v['deploy-timeout'] as number,
-    onSuperseded: v['on-superseded'] as 'fail' | 'succeed',
-    rollbackOnFailure: v['rollback-on-failure'] as boolean,
+    clearCache: v['clear-cache'],
+    deployTimeoutMs: v['deploy-timeout'],
+    onSuperseded: v['on-superseded'],
+    rollbackOnFailure: v['rollback-on-failure'],
     health: healthConfig('health-', v),
-    githubDeployment: v['github-deployment'] as boolean,
-    renderApiUrl: v['render-api-url'] as string
+    githubDeployment: v['github-deployment'],
+    renderApiUrl: v['render-api-url']
   }
 }

@@ -1,10 +1,11 @@
-import { healthConfig, healthFields, type HealthConfig } from '../../engines/health/health.js'
+import { connectionFields, healthConfig, healthFields, type HealthConfig } from '../../engines/health/inputs.js'
 import { bool, field, readInputs, text } from '../../runtime/inputs.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
 import { ConfigurationError } from '../../runtime/errors.js'
 
 export const spec = {
   ...healthFields('', { timeout: '60s', interval: '5s', successes: 1 }),
+  ...connectionFields(''),
   name: field(text()),
   ...commonFields(),
   'fail-on-unhealthy': field(bool(true))
@@ -20,7 +21,7 @@ export function getInputs(
   read: (name: string) => string,
   debug?: (message: string) => void
 ): SmokeInputs {
-  const v = readInputs(spec, read, debug) as Record<string, unknown>
+  const v = readInputs(spec, read, debug)
   const health = healthConfig('', v)
   if (!health)
     throw new ConfigurationError(
@@ -29,7 +30,7 @@ export function getInputs(
   return {
     ...commonInputs(v),
     health,
-    name: (v.name as string) || new URL(health.checks[0].url).host,
-    failOnUnhealthy: v['fail-on-unhealthy'] as boolean
+    name: v.name || new URL(health.checks[0].url).host,
+    failOnUnhealthy: v['fail-on-unhealthy']
   }
 }

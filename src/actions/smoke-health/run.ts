@@ -1,7 +1,7 @@
 import type { Clients } from '../../providers/clients.js'
 import type { Host } from '../../runtime/host.js'
 import { runAction, type Outcome } from '../../runtime/run-action.js'
-import { reportJson } from '../../engines/health/health.js'
+import { reportJson } from '../../engines/health/evidence.js'
 import { formatDuration } from '../../runtime/inputs.js'
 import { forEnvironment } from '../../engines/incident/severity.js'
 import { healthStep } from '../../engines/health/step.js'

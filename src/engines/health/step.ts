@@ -1,14 +1,9 @@
 import type { Host } from '../../runtime/host.js'
 import type { Summary } from '../../runtime/summary.js'
 import type { RunbookKey } from '../incident/runbook.js'
-import {
-  causeLine,
-  evidenceMarkdown,
-  runbookFor,
-  runHealthGate,
-  type GateResult,
-  type HealthConfig
-} from './health.js'
+import { causeLine, evidenceMarkdown, runbookFor } from './evidence.js'
+import { runHealthGate, type GateResult } from './gate.js'
+import type { HealthConfig } from './inputs.js'
 
 export interface HealthStep {
   gate: GateResult

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { bool, field, list, secret, text } from '../../runtime/inputs.js'
+import { bool, field, list, secret, text, type InputValues } from '../../runtime/inputs.js'
 import type { IncidentSettings } from './incident.js'
 
 function environmentName(def: string) {
@@ -34,16 +34,19 @@ export interface CommonInputs {
   incident: Omit<IncidentSettings, 'action' | 'target'>
 }
 
-export function commonInputs(v: Record<string, unknown>): CommonInputs {
+/** The parsed values of `commonFields()`, as `readInputs` returns them. */
+export type CommonValues = InputValues<ReturnType<typeof commonFields>>
+
+export function commonInputs(v: CommonValues): CommonInputs {
   return {
-    environment: v.environment as string,
-    githubToken: v['github-token'] as string,
+    environment: v.environment,
+    githubToken: v['github-token'],
     incident: {
-      environment: v.environment as string,
-      labels: v['issue-labels'] as string[],
-      assignees: (v['issue-assignees'] as string[]).map(a => a.replace(/^@/, '')),
-      open: v['open-issue'] as boolean,
-      close: v['close-issue'] as boolean
+      environment: v.environment,
+      labels: v['issue-labels'],
+      assignees: v['issue-assignees'].map(a => a.replace(/^@/, '')),
+      open: v['open-issue'],
+      close: v['close-issue']
     }
   }
 }

@@ -42,6 +42,8 @@ export interface RequestOptions {
   maxBodyBytes?: number
   /** Epoch ms: no attempt runs past it and no retry waits beyond it. */
   deadline?: number
+  /** Called when the status and headers have arrived, `ms` after sending (the body may follow). */
+  onHeaders?: (info: { status: number; ms: number }) => void
   /**
    * Checks a 2xx answer: why the caller cannot use it (not JSON, a field missing),
    * or undefined. Such an answer is a transient failure of the call: an idempotent
@@ -62,6 +64,8 @@ export interface HttpClientOptions {
   sleep?: (ms: number) => Promise<void>
   random?: () => number
   dispatcher?: Dispatcher
+  /** Connections per origin of the shared keep-alive pool (default 64); one pool per limit. */
+  connections?: number
   /** Called before each retry, for logging. */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string; url: string }) => void
   /**
@@ -87,23 +91,30 @@ function loadUndici(): Promise<Undici> {
 
 const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']
 
-let sharedAgent: Dispatcher | undefined
+const sharedAgents = new Map<number, Dispatcher>()
 /**
  * One keep-alive pool for the run. Behind a proxy (HTTPS_PROXY, HTTP_PROXY, with
  * NO_PROXY exceptions, as self-hosted runners set them) requests go through it.
  */
-async function defaultDispatcher(env: NodeJS.ProcessEnv = process.env): Promise<Dispatcher> {
+async function defaultDispatcher(
+  connections = 64,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Dispatcher> {
   const { Agent, EnvHttpProxyAgent } = await loadUndici()
-  const options = { keepAliveTimeout: 4000, connections: 64 }
-  sharedAgent ??= PROXY_VARS.some(v => env[v]) ? new EnvHttpProxyAgent(options) : new Agent(options)
-  return sharedAgent
+  const options = { keepAliveTimeout: 4000, connections }
+  let agent = sharedAgents.get(connections)
+  if (!agent) {
+    agent = PROXY_VARS.some(v => env[v]) ? new EnvHttpProxyAgent(options) : new Agent(options)
+    sharedAgents.set(connections, agent)
+  }
+  return agent
 }
 
 /** Closes idle keep-alive connections so the process can exit at once. */
 export async function closeConnections(): Promise<void> {
-  const agent = sharedAgent
-  sharedAgent = undefined
-  await agent?.destroy()
+  const agents = [...sharedAgents.values()]
+  sharedAgents.clear()
+  await Promise.all(agents.map(a => a.destroy()))
 }
 
 /** Seconds or an HTTP date, as milliseconds from now. */
@@ -153,6 +164,7 @@ export class HttpClient {
       userAgent: USER_AGENT,
       sleep,
       random: Math.random,
+      connections: 64,
       rateLimited: res => res.status === 429,
       ...options
     }
@@ -231,19 +243,23 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     const left = options.deadline !== undefined ? options.deadline - Date.now() : Infinity
     const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? this.o.timeoutMs, left))
-    const signal = AbortSignal.timeout(timeoutMs)
-    const started = performance.now()
+    let signal: AbortSignal | undefined
     try {
       const { request } = await loadUndici()
+      const dispatcher = this.o.dispatcher ?? (await defaultDispatcher(this.o.connections))
+      // Timed from here: loading undici is not the request's own time.
+      signal = AbortSignal.timeout(timeoutMs)
+      const started = performance.now()
       const res = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers: { 'user-agent': this.o.userAgent, ...options.headers },
         body: options.body,
         signal,
-        dispatcher: this.o.dispatcher ?? (await defaultDispatcher()),
+        dispatcher,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs
       })
+      options.onHeaders?.({ status: res.statusCode, ms: Math.round(performance.now() - started) })
       const body = await readBody(res.body, options.maxBodyBytes)
       const headers: Record<string, string> = {}
       for (const [k, v] of Object.entries(res.headers)) {
@@ -258,7 +274,7 @@ export class HttpClient {
       }
     } catch (error) {
       throw classifyError(
-        signal.aborted ? Object.assign(new Error('timeout'), { name: 'TimeoutError' }) : error
+        signal?.aborted ? Object.assign(new Error('timeout'), { name: 'TimeoutError' }) : error
       )
     }
   }
