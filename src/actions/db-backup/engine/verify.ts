@@ -113,7 +113,11 @@ export async function verifyBackup(o: VerifyOptions): Promise<Verification> {
   return { entries, checks }
 }
 
-/** `pg_restore --list` on the decrypted stream. It stops reading after the table of contents. */
+/**
+ * `pg_restore --list` on the decrypted stream. pg_restore stops reading after the
+ * table of contents; the rest is still decrypted to the end (and dropped), so a
+ * damaged or cut encrypted file fails here too.
+ */
 async function restoreList(o: VerifyOptions): Promise<string> {
   const child = spawn(o.pgRestore, ['--list'], { env: o.env, stdio: ['pipe', 'pipe', 'pipe'] })
   const stderr = collectStderr(child)
@@ -122,16 +126,37 @@ async function restoreList(o: VerifyOptions): Promise<string> {
   child.stdout!.on('data', (c: Buffer) => {
     if (out.length < 64 << 20) out += c.toString('utf8')
   })
-  const stages = [...(await plaintext(o)), child.stdin!]
-  // pg_restore closes its input once it has the table of contents: that is not a failure.
-  const piped = pipeline(stages as unknown as NodeJS.ReadWriteStream[]).then(
-    () => undefined,
-    (error: Error) => error
-  )
-  const [{ code, signal }, pipeError] = await Promise.all([exit, piped])
+  const stdin = child.stdin!
+  let open = true
+  const closed = (): void => {
+    open = false
+  }
+  stdin.on('error', closed)
+  stdin.on('close', closed)
+  const head = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (!open) return done()
+      // A write after pg_restore has gone fails with EPIPE: that only means it has read enough.
+      stdin.write(chunk, () => done())
+    },
+    final(done) {
+      if (open) stdin.end()
+      done()
+    }
+  })
+  let readError: Error | undefined
+  try {
+    await pipeline([...(await plaintext(o)), head] as unknown as NodeJS.ReadWriteStream[])
+  } catch (error) {
+    readError = error as Error
+    stdin.destroy()
+  }
+  const { code, signal } = await exit
+  if (readError)
+    throw new VerifyError(`the backup does not decrypt to the end: ${readError.message}`)
   if (code !== 0)
     throw new VerifyError(
-      `pg_restore --list failed (exit ${code ?? signal}): ${stderrCause(redact(stderr())) || pipeError?.message || 'no message'}`
+      `pg_restore --list failed (exit ${code ?? signal}): ${stderrCause(redact(stderr())) || 'no message'}`
     )
   return out
 }
