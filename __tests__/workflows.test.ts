@@ -133,6 +133,21 @@ describe('actionlint', () => {
     expect(run.stdout).toContain(`${live.length + examples.length} file(s)`)
   })
 
+  it("passes the full example in every action's README", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-readme-'))
+    const files = readdirSync(path.join(ROOT, 'actions')).map(name => {
+      const readme = readFileSync(path.join(ROOT, 'actions', name, 'README.md'), 'utf8')
+      const example = /```yaml\n([\s\S]*?)```/.exec(readme)
+      expect([name, Boolean(example)]).toEqual([name, true])
+      const file = path.join(dir, `${name}.yml`)
+      writeFileSync(file, example![1])
+      return file
+    })
+    const run = actionlint(files)
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+  })
+
   it('lets through only the self-repository syntax: any other malformed uses still fails', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-lint-'))
     const file = path.join(dir, 'bad.yml')

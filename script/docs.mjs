@@ -82,13 +82,14 @@ permissions:
   contents: read
   issues: write
   deployments: write
+# Both jobs share the deploys' group, so a rollback never races a deploy.
+concurrency:
+  group: shipgate-production
+  cancel-in-progress: false
 jobs:
-  rollback:
+  api:
     runs-on: ubuntu-latest
     timeout-minutes: 45
-    concurrency:
-      group: shipgate-production
-      cancel-in-progress: false
     steps:
       - uses: owner/shipgate/actions/rollback@v1
         with:
@@ -99,7 +100,10 @@ jobs:
           reason: \${{ inputs.reason }}
           environment: production
           issue-assignees: backend-oncall
-      # A web app: platform vercel, with its project and production URL.
+  web:
+    runs-on: ubuntu-latest
+    timeout-minutes: 45
+    steps:
       - uses: owner/shipgate/actions/rollback@v1
         with:
           platform: vercel
@@ -110,6 +114,7 @@ jobs:
           production-url: https://www.lma.com
           reason: \${{ inputs.reason }}
           environment: production
+          issue-assignees: frontend-oncall
 `,
   'db-migrate': `name: db-migrate
 on:
