@@ -255,15 +255,19 @@ describe('encryption formats (real openssl and age)', () => {
     await pipeline(
       Readable.from([bytes]),
       opensslDecrypter('pässword with spaces', 10000),
-      async function* (src) {
+      async function (src: AsyncIterable<unknown>) {
         for await (const c of src) chunks.push(c as Buffer)
       }
     )
     expect(Buffer.concat(chunks).equals(data)).toBe(true)
     await expect(
-      pipeline(Readable.from([bytes]), opensslDecrypter('wrong', 10000), async function* (src) {
-        for await (const c of src) void c
-      })
+      pipeline(
+        Readable.from([bytes]),
+        opensslDecrypter('wrong', 10000),
+        async function (src: AsyncIterable<unknown>) {
+          for await (const c of src) void c
+        }
+      )
     ).rejects.toThrow(/bad decrypt/)
   })
 
@@ -285,7 +289,7 @@ describe('encryption formats (real openssl and age)', () => {
     await pipeline(
       Readable.from([bytes]),
       await ageDecrypter(age.fileKey()),
-      async function* (src) {
+      async function (src: AsyncIterable<unknown>) {
         for await (const c of src) chunks.push(Buffer.from(c as Uint8Array))
       }
     )
