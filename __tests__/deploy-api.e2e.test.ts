@@ -63,7 +63,11 @@ describe('deploy-api (dist bundle through the runner harness)', () => {
       'rollback-deploy-id': '',
       'issue-number': String(incident.number)
     })
-    expect(Number(run.outputs['duration-seconds'])).toBeGreaterThanOrEqual(0)
+    // A whole number of seconds, never empty, and no more than the process itself lasted.
+    expect(run.outputs['duration-seconds']).toMatch(/^\d+$/)
+    expect(Number(run.outputs['duration-seconds'])).toBeLessThanOrEqual(
+      Math.ceil(run.durationMs / 1000)
+    )
     expect(render.calls('POST', DEPLOYS).map(r => r.body)).toEqual([
       { clearCache: 'do_not_clear', commitId: SHA }
     ])

@@ -24,6 +24,25 @@ function makeClient(o: Partial<ConstructorParameters<typeof RenderClient>[0]> = 
   })
 }
 
+/** A fake whose clock moves only when told: deploy phases never race the test. */
+async function clockedFake(): Promise<{
+  fake: FakeRender
+  client: RenderClient
+  advance(ms: number): void
+}> {
+  let t = Date.now()
+  const clocked = await FakeRender.start({ now: () => t })
+  clocked.addService({ id: SVC, liveDeployId: 'dep-old' })
+  const c = new RenderClient({
+    apiKey: clocked.apiKey,
+    baseUrl: clocked.url,
+    http: new HttpClient({ attempts: 5, baseDelayMs: 5, maxDelayMs: 20, random: () => 0 }),
+    findIntervalMs: 20,
+    findTimeoutMs: 2000
+  })
+  return { fake: clocked, client: c, advance: ms => void (t += ms) }
+}
+
 beforeEach(async () => {
   fake = await FakeRender.start()
   fake.addService({ id: SVC, liveDeployId: 'dep-old' })
@@ -79,9 +98,17 @@ describe('reads', () => {
 
   it('survives a 429 storm, waiting as Retry-After says', async () => {
     fake.fault({ method: 'GET', path: ONE_DEPLOY, status: 429, retryAfter: 0.1, times: 3 })
-    const started = Date.now()
-    expect((await client.getDeploy(SVC, 'dep-old')).id).toBe('dep-old')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+    // The waits are recorded, not timed: each is Retry-After (no jitter with random 0).
+    const waits: number[] = []
+    const c = makeClient({
+      http: new HttpClient({
+        attempts: 5,
+        random: () => 0,
+        sleep: async ms => void waits.push(ms)
+      })
+    })
+    expect((await c.getDeploy(SVC, 'dep-old')).id).toBe('dep-old')
+    expect(waits).toEqual([100, 100, 100])
     expect(fake.calls('GET', ONE_DEPLOY)).toHaveLength(4)
   })
 })
@@ -146,12 +173,18 @@ describe('createDeploy', () => {
   })
 
   it('202: takes our deploy even after it left `queued`, not an older one', async () => {
-    fake.defaultScript = { buildMs: Infinity }
-    await client.createDeploy(SVC, { commitId: 'older' })
-    fake.answer202 = true
-    fake.nextDeploys.push({ queuedMs: 0, buildMs: Infinity })
-    const { deploy } = await client.createDeploy(SVC, { commitId: SHA })
-    expect(deploy).toMatchObject({ commit: { id: SHA }, status: 'created' })
+    // On a clock that stands still the deploy stays `created` however slow the machine.
+    const { fake, client } = await clockedFake()
+    try {
+      fake.defaultScript = { buildMs: Infinity }
+      await client.createDeploy(SVC, { commitId: 'older' })
+      fake.answer202 = true
+      fake.nextDeploys.push({ queuedMs: 0, buildMs: Infinity })
+      const { deploy } = await client.createDeploy(SVC, { commitId: SHA })
+      expect(deploy).toMatchObject({ commit: { id: SHA }, status: 'created' })
+    } finally {
+      await fake.close()
+    }
   })
 
   it('202: never takes an older queued deploy of the same commit', async () => {
@@ -256,26 +289,36 @@ describe('rollback and cancel', () => {
 
 describe('the fake itself', () => {
   it('moves a deploy through its phases and deactivates the old one', async () => {
-    fake.nextDeploys.push({ createdMs: 20, buildMs: 40, updateMs: 40 })
-    const { deploy } = await client.createDeploy(SVC, { commitId: SHA })
-    const seen = new Set<string>()
-    for (let i = 0; i < 100 && fake.view(deploy.id)?.status !== 'live'; i++) {
-      seen.add((await client.getDeploy(SVC, deploy.id)).status ?? '')
-      await new Promise(r => setTimeout(r, 5))
+    const { fake, client, advance } = await clockedFake()
+    try {
+      fake.nextDeploys.push({ createdMs: 20, buildMs: 40, updateMs: 40 })
+      const { deploy } = await client.createDeploy(SVC, { commitId: SHA })
+      const seen = new Set<string>()
+      for (let i = 0; i < 100 && fake.view(deploy.id)?.status !== 'live'; i++) {
+        seen.add((await client.getDeploy(SVC, deploy.id)).status ?? '')
+        advance(5)
+      }
+      expect([...seen]).toEqual(
+        expect.arrayContaining(['created', 'build_in_progress', 'update_in_progress'])
+      )
+      expect((await client.getDeploy(SVC, deploy.id)).status).toBe('live')
+      expect((await client.getDeploy(SVC, 'dep-old')).status).toBe('deactivated')
+      expect((await client.liveDeploy(SVC))?.id).toBe(deploy.id)
+    } finally {
+      await fake.close()
     }
-    expect([...seen]).toEqual(
-      expect.arrayContaining(['created', 'build_in_progress', 'update_in_progress'])
-    )
-    expect((await client.getDeploy(SVC, deploy.id)).status).toBe('live')
-    expect((await client.getDeploy(SVC, 'dep-old')).status).toBe('deactivated')
-    expect((await client.liveDeploy(SVC))?.id).toBe(deploy.id)
   })
 
   it('fails at the scripted phase and keeps the old deploy live', async () => {
-    fake.nextDeploys.push({ createdMs: 0, buildMs: 0, fail: 'pre_deploy', preDeployMs: 10 })
-    const { deploy } = await client.createDeploy(SVC, { commitId: SHA })
-    await new Promise(r => setTimeout(r, 30))
-    expect(fake.view(deploy.id)?.status).toBe('pre_deploy_failed')
-    expect(fake.view('dep-old')?.status).toBe('live')
+    const { fake, client, advance } = await clockedFake()
+    try {
+      fake.nextDeploys.push({ createdMs: 0, buildMs: 0, fail: 'pre_deploy', preDeployMs: 10 })
+      const { deploy } = await client.createDeploy(SVC, { commitId: SHA })
+      advance(30)
+      expect(fake.view(deploy.id)?.status).toBe('pre_deploy_failed')
+      expect(fake.view('dep-old')?.status).toBe('live')
+    } finally {
+      await fake.close()
+    }
   })
 })
