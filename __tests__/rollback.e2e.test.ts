@@ -205,6 +205,16 @@ describe('rollback on Render (dist bundle through the runner harness)', () => {
     expect(candidatesOf(run)[0]).toMatchObject({ id: 'dep-bad', verdict: 'current' })
   })
 
+  it('warns that a deploy still in progress will replace the rollback', async () => {
+    history()
+    render.addDeploy(SVC, { id: 'dep-building', at: Date.now(), script: { buildMs: Infinity } })
+    const run = await rollback()
+    expect(run.code).toBe(0)
+    expect(run.outputs['rolled-back-to']).toBe('dep-good')
+    expect(run.stdout).toContain('::warning::Deploy dep-building (commit ')
+    expect(run.summary).toMatch(/dep-building .*is build_in_progress and will replace the rollback/)
+  })
+
   it('a dry run reports the target and the candidates and writes nothing', async () => {
     history()
     const run = await rollback({ 'dry-run': 'true' })
@@ -436,6 +446,37 @@ describe('rollback on Vercel (dist bundle through the runner harness)', () => {
     )
     expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
     expect(github.requests.filter(r => r.method !== 'GET')).toEqual([])
+  })
+
+  it('falls back to the CLI rollback path on a 404, and no token leaks', async () => {
+    history()
+    vercel.v1RollbackMissing = true
+    const run = await rollback()
+    expect(run.code).toBe(0)
+    expect(vercel.calls('POST', /\/rollback\//).map(r => `${r.path} ${r.status}`)).toEqual([
+      `/v1/projects/${PRJ}/rollback/dpl_prev 404`,
+      `/v9/projects/${PRJ}/rollback/dpl_prev 201`
+    ])
+    expect(vercel.production(PRJ)).toBe('dpl_prev')
+    const log = run.stdout
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
+    const sent = github.requests.map(r => `${r.path}?${r.query} ${r.body}`).join('\n')
+    for (const secret of [vercel.token, github.token])
+      for (const text of [log, run.stderr, run.summary, JSON.stringify(run.outputs), sent])
+        expect(text).not.toContain(secret)
+  })
+
+  it('refuses a `to` of another project, before any change', async () => {
+    history()
+    vercel.addProject({ id: 'prj_admin', name: 'admin', productionId: 'dpl_admin' })
+    const run = await rollback({ to: 'dpl_admin' })
+    expect(run.code).toBe(1)
+    expect(run.errors[0]).toBe(
+      `rollback: to: dpl_admin belongs to another project (prj_admin), not web (${PRJ}); nothing was changed`
+    )
+    expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
   })
 
   it('a dry run on Vercel changes nothing', async () => {

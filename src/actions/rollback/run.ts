@@ -208,7 +208,7 @@ async function resolveAndRollBack(
       .filter(Boolean)
       .join('\n\n'),
     actions: [...result.actions, trap],
-    runbook: ['outage', 'rollback', ...(result.after?.runbook ?? [])],
+    runbook: [...target.runbook, ...(result.after?.runbook ?? [])],
     url: result.after?.url
   })
   await record.finish(

@@ -113,6 +113,7 @@ export async function renderSide(o: RenderSideOptions): Promise<Side> {
     name: service.name,
     url: service.serviceDetails?.url,
     deployAction: 'deploy-api',
+    runbook: ['outage', 'rollback'],
 
     async resolve(to: string): Promise<Resolution> {
       if (service.suspended === 'suspended')

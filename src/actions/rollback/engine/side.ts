@@ -1,3 +1,4 @@
+import type { RunbookKey } from '../../../engines/incident/runbook.js'
 import type { RollbackPlatform } from '../../../engines/rollback.js'
 import type { Candidate, Resolution } from '../report.js'
 
@@ -11,6 +12,8 @@ export interface Side {
   url?: string
   /** The deploy action whose incidents a rollback reports to. */
   deployAction: 'deploy-api' | 'deploy-web'
+  /** The runbook sections for a failed rollback. */
+  runbook: RunbookKey[]
   /** Finds what serves now and the target (`to`, or the newest that served before it). */
   resolve(to: string): Promise<Resolution>
   /** The shared engine's view of this platform, for the chosen target. */

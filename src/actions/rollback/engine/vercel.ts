@@ -99,6 +99,7 @@ export async function vercelSide(o: VercelSideOptions): Promise<Side> {
     name: project.name,
     url: undefined,
     deployAction: 'deploy-web',
+    runbook: ['web-rollback'],
 
     async resolve(to: string): Promise<Resolution> {
       const live = project.targets?.production
