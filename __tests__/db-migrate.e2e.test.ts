@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { FakeGitHub } from '../src/fakes/github.js'
 import { FakeHealth } from '../src/fakes/health.js'
@@ -10,7 +10,9 @@ import {
   historyRows,
   makeProject,
   query,
+  refusingServer,
   removeDir,
+  startupError,
   supabase,
   tables,
   type TestDb
@@ -306,5 +308,165 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
       expect(run.errors[0]).toMatch(message)
     }
     expect(await tables(db.url)).toEqual([])
+  })
+
+  describe('cancelled mid-run', () => {
+    const sleepy = (): Record<string, string> => ({
+      ...FILES,
+      '20240104000000_slow.sql': 'create table public.slow (id int);\nselect pg_sleep(60);',
+      '20240105000000_after.sql': 'create table public.after (id int);'
+    })
+
+    /** Sessions of the action still connected to the test database, and who holds its lock. */
+    const leftovers = async (): Promise<{ sessions: number; locks: number }> => {
+      const [row] = await query<{ sessions: number; locks: number }>(
+        db.url,
+        `SELECT (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'shipgate%') AS sessions,
+                (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS locks`
+      )
+      return row
+    }
+
+    /** Resolves once `sql` returns a row (polled), or after 20 s. */
+    const when = async (sql: string): Promise<void> => {
+      for (let i = 0; i < 400; i++) {
+        // The table may not exist yet.
+        if ((await query(db.url, sql).catch(() => [])).length > 0) return
+        await new Promise(r => setTimeout(r, 50))
+      }
+    }
+
+    it('reports exactly what the history holds and cancels the running statement (SIGINT then SIGTERM)', async () => {
+      project = await makeProject(sleepy())
+      const run = await runAction(
+        'db-migrate',
+        { 'database-url': db.url },
+        {
+          token: github.token,
+          env: { GITHUB_API_URL: github.url, GITHUB_WORKSPACE: project },
+          onStart: signal =>
+            void when(
+              "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'select pg_sleep%'"
+            ).then(() => {
+              signal('SIGINT')
+              setTimeout(() => signal('SIGTERM'), 300)
+            })
+        }
+      )
+      expect(run.code).toBe(1)
+      // The runner would have waited out the 60 s sleep; the statement was cancelled instead.
+      expect(run.durationMs).toBeLessThan(30_000)
+      expect(run.outputs).toMatchObject({
+        applied: '3',
+        'applied-versions': '20240101000000,20240102000000,20240103000000',
+        'current-version': '20240103000000',
+        pending: '5'
+      })
+      expect((await historyRows(db.url)).map(r => r.version)).toEqual([
+        '20240101000000',
+        '20240102000000',
+        '20240103000000'
+      ])
+      expect(await tables(db.url)).not.toContain('public.slow')
+      expect(run.summary).toMatch(
+        /\*\*Cancelled:\*\* 3 migration\(s\) applied \(the history now ends at `20240103000000`\); 2 not applied/
+      )
+      expect(run.summary).toMatch(/cancelled/)
+      // No orphaned statement keeps the migration lock once the step has ended.
+      expect(await leftovers()).toEqual({ sessions: 0, locks: 0 })
+      expect(github.openIssues()).toEqual([])
+    })
+
+    it('between files of a long queue, the outputs equal the history', async () => {
+      const many: Record<string, string> = {}
+      for (let i = 1; i <= 3000; i++)
+        many[`${20240000000000 + i}_m${i}.sql`] =
+          `create table public.t${i} (id int primary key);\ninsert into public.t${i} values (${i});`
+      project = await makeProject(many)
+      const run = await runAction(
+        'db-migrate',
+        { 'database-url': db.url },
+        {
+          token: github.token,
+          env: { GITHUB_API_URL: github.url, GITHUB_WORKSPACE: project },
+          onStart: signal =>
+            void when(
+              'SELECT 1 FROM supabase_migrations.schema_migrations HAVING count(*) >= 20'
+            ).then(() => signal('SIGINT'))
+        }
+      )
+      expect(run.code).toBe(1)
+      const history = (await historyRows(db.url)).map(r => r.version)
+      expect(history.length).toBeGreaterThanOrEqual(20)
+      expect(history.length).toBeLessThan(3000)
+      expect(run.outputs.applied).toBe(String(history.length))
+      expect(run.outputs['applied-versions']).toBe(history.join(','))
+      expect(run.outputs['current-version']).toBe(history.at(-1))
+      expect(run.summary).toContain(`**Cancelled:** ${history.length} migration(s) applied`)
+      expect(await leftovers()).toEqual({ sessions: 0, locks: 0 })
+    })
+  })
+
+  describe('the database cannot be reached: an outage with an incident, not a configuration error', () => {
+    it.each([
+      [
+        'too many connections (53300)',
+        'connection pool exhausted',
+        startupError('53300', 'sorry, too many clients already')
+      ],
+      [
+        'starting up (57P03)',
+        'database unreachable',
+        startupError('57P03', 'the database system is starting up')
+      ],
+      ['a hang-up during the handshake', 'database unreachable', undefined]
+    ])('%s', async (_what, cause, reply) => {
+      project = await makeProject(FILES)
+      const server = reply ? await refusingServer(reply) : await refusingServer(Buffer.alloc(0))
+      try {
+        const url = `postgres://postgres:pw@127.0.0.1:${server.port}/postgres?sslmode=disable`
+        const run = await migrateRun({ 'database-url': url })
+        expect(run.code).toBe(1)
+        expect(run.summary).toMatch(/❌ failed: /)
+        expect(run.summary).not.toMatch(/configuration error/)
+        const [issue] = github.openIssues()
+        expect(issue?.title).toMatch(
+          new RegExp(`^\\[SEV1\\] production: db-migrate failed .*: ${cause}`)
+        )
+        expect(issue?.body).toContain('Database connection issues')
+        expect(run.outputs['issue-number']).toBe(String(issue?.number))
+      } finally {
+        await server.close()
+      }
+    })
+
+    it('a port nobody listens on', async () => {
+      project = await makeProject(FILES)
+      const port = await closedPort()
+      const run = await migrateRun({
+        'database-url': `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`
+      })
+      expect(run.code).toBe(1)
+      expect(run.errors[0]).toMatch(/Connection refused by 127\.0\.0\.1/)
+      expect(run.summary).toMatch(/❌ failed: /)
+      expect(github.openIssues()[0]?.title).toMatch(/database unreachable/)
+    })
+  })
+
+  it('a migration that is a symlink to a directory is a one-line configuration error, no incident', async () => {
+    project = await makeProject(FILES)
+    await mkdir(path.join(project, 'elsewhere'))
+    await symlink(
+      path.join(project, 'elsewhere'),
+      path.join(project, 'supabase', 'migrations', '20240104000000_link.sql')
+    )
+    const run = await migrateRun({})
+    expect(run.code).toBe(1)
+    expect(run.errors).toEqual([
+      'db-migrate: Migration migrations/20240104000000_link.sql is a directory (a symbolic link to one?): replace it with the SQL file itself.'
+    ])
+    expect(run.summary).toMatch(/configuration error/)
+    expect(github.openIssues()).toEqual([])
+    expect(await historyRows(db.url).catch(() => [])).toEqual([])
   })
 })

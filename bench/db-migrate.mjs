@@ -112,7 +112,8 @@ try {
       count,
       i => `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
     )
-    const history = 'select version, name, statements from supabase_migrations.schema_migrations order by version'
+    const history =
+      'select version, name, statements from supabase_migrations.schema_migrations order by version'
     for (let run = 0; run < RUNS; run++) {
       const a = await createDb()
       const b = await createDb()
@@ -120,7 +121,9 @@ try {
       for (const tool of order) record(scenario, tool(small, tool === cli ? a : b))
       const [ours, theirs] = [await sql(b, history), await sql(a, history)]
       if (ours.length !== count || JSON.stringify(ours) !== JSON.stringify(theirs))
-        console.log(`${scenario}: histories differ (bundle ${ours.length} rows, CLI ${theirs.length})`)
+        console.log(
+          `${scenario}: histories differ (bundle ${ours.length} rows, CLI ${theirs.length})`
+        )
       for (const db of [a, b]) await sql('postgres', `DROP DATABASE ${db} WITH (FORCE)`)
     }
     rmSync(small, { recursive: true, force: true })

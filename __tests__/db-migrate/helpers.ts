@@ -1,5 +1,6 @@
 /** Shared fixtures: a fresh database per test on the local server, temp projects, the real CLI. */
 import { execFile } from 'node:child_process'
+import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -177,4 +178,44 @@ export function engineFixture() {
     await Promise.all(fx.dirs.splice(0).map(removeDir))
   })
   return fx
+}
+
+/** A TCP server on 127.0.0.1 that hands each connection to `onSocket`. */
+export async function tcpServer(
+  onSocket: (socket: net.Socket) => void
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer(socket => {
+    sockets.add(socket)
+    socket.on('error', () => undefined)
+    onSocket(socket)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  return {
+    port,
+    close: () =>
+      new Promise<void>(resolve => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      })
+  }
+}
+
+/** A server-side ErrorResponse (FATAL) as Postgres sends it during the startup. */
+export function startupError(code: string, message: string): Buffer {
+  const fields = Buffer.concat(
+    ['SFATAL', 'VFATAL', `C${code}`, `M${message}`]
+      .map(f => Buffer.from(`${f}\0`, 'utf8'))
+      .concat([Buffer.from([0])])
+  )
+  const head = Buffer.alloc(5)
+  head.write('E', 0)
+  head.writeInt32BE(fields.length + 4, 1)
+  return Buffer.concat([head, fields])
+}
+
+/** A fake server that answers the startup message (sslmode=disable) with `reply` and hangs up. */
+export function refusingServer(reply: Buffer): ReturnType<typeof tcpServer> {
+  return tcpServer(socket => socket.once('data', () => socket.end(reply)))
 }

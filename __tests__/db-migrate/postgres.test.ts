@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import net from 'node:net'
 import { ConfigurationError } from '../../src/runtime/errors.js'
-import { parseDatabaseUrl, preflight } from '../../src/providers/postgres/client.js'
-import { createDb, PG_HOST, PG_PORT, type TestDb } from './helpers.js'
+import {
+  DatabaseUnavailableError,
+  parseDatabaseUrl,
+  preflight
+} from '../../src/providers/postgres/client.js'
+import {
+  createDb,
+  PG_HOST,
+  PG_PORT,
+  refusingServer,
+  startupError,
+  tcpServer,
+  type TestDb
+} from './helpers.js'
 
 const PASSWORD = 's3cr%3Ft!pw' // percent-encoded in URLs; decoded it is s3cr?t!pw
 const DECODED = decodeURIComponent(PASSWORD)
@@ -164,8 +176,38 @@ describe('preflight error mapping', () => {
     const { port } = probe.address() as net.AddressInfo
     await new Promise<void>(resolve => probe.close(() => resolve()))
     const e = await failure(`postgres://u:${PASSWORD}@127.0.0.1:${port}/d?sslmode=disable`)
-    expect(e).toBeInstanceOf(ConfigurationError)
+    // An outage, not a configuration mistake.
+    expect(e).toBeInstanceOf(DatabaseUnavailableError)
+    expect(e).not.toBeInstanceOf(ConfigurationError)
+    expect(e).toMatchObject({ kind: 'unreachable' })
     expect(e.message).toMatch(new RegExp(`^Connection refused by 127\\.0\\.0\\.1:${port}`, 'u'))
+  })
+
+  it('a server that accepts and hangs up during the handshake is an outage', async () => {
+    const server = await tcpServer(socket => socket.destroy())
+    try {
+      const e = await failure(`postgres://u:${PASSWORD}@127.0.0.1:${server.port}/d?sslmode=disable`)
+      expect(e).toBeInstanceOf(DatabaseUnavailableError)
+      expect(e).toMatchObject({ kind: 'unreachable' })
+      expect(e.message).toMatch(/closed the connection before the session started/u)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it.each([
+    ['53300', 'sorry, too many clients already', 'exhausted', /no connection slot left/u],
+    ['57P03', 'the database system is starting up', 'unreachable', /not accepting connections yet/u]
+  ])('a startup answered %s is an outage (%s)', async (code, message, kind, text) => {
+    const server = await refusingServer(startupError(code, message))
+    try {
+      const e = await failure(`postgres://u:${PASSWORD}@127.0.0.1:${server.port}/d?sslmode=disable`)
+      expect(e).toBeInstanceOf(DatabaseUnavailableError)
+      expect(e).toMatchObject({ kind })
+      expect(e.message).toMatch(text)
+    } finally {
+      await server.close()
+    }
   })
 
   it('reports a host that does not resolve', async () => {
@@ -191,6 +233,7 @@ describe('preflight error mapping', () => {
       const started = Date.now()
       const e = await failure(`postgres://u:${PASSWORD}@127.0.0.1:${port}/d?sslmode=disable`, 300)
       expect(Date.now() - started).toBeLessThan(3000)
+      expect(e).toBeInstanceOf(DatabaseUnavailableError)
       expect(e.message).toMatch(/^Timed out connecting to 127\.0\.0\.1:\d+/u)
     } finally {
       silent.close()

@@ -30,6 +30,8 @@ export interface RunOptions {
   node?: string
   /** Send SIGINT after this many ms (a cancelled run). */
   cancelAfterMs?: number
+  /** Called once the process started, with a function that signals it (to cancel at a chosen moment). */
+  onStart?: (signal: (name: NodeJS.Signals) => void) => void
   /** The action.yml to read; defaults to actions/<name>/action.yml. */
   actionFile?: string
 }
@@ -139,6 +141,7 @@ export async function runAction(
   child.stderr.on('data', d => (stderr += d))
   if (options.cancelAfterMs !== undefined)
     setTimeout(() => child.kill('SIGINT'), options.cancelAfterMs)
+  options.onStart?.(name => child.kill(name))
   const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)))
   const result: ActionRun = {
     code,

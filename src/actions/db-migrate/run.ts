@@ -2,14 +2,14 @@ import type { Clients } from '../../providers/clients.js'
 import type { Host } from '../../runtime/host.js'
 import { runAction, type Outcome, type RunState } from '../../runtime/run-action.js'
 import { ConfigurationError, errorMessage } from '../../runtime/errors.js'
-import { describeTarget } from '../../providers/postgres/client.js'
+import { DatabaseUnavailableError, describeTarget } from '../../providers/postgres/client.js'
 import { forEnvironment } from '../../engines/incident/severity.js'
 import { healthStep } from '../../engines/health/step.js'
 import { incidents, type Incidents } from '../../engines/incident/lifecycle.js'
 import { table } from '../../runtime/summary.js'
 import { MigrationError } from './engine/failure.js'
 import { LockTimeoutError } from './engine/lock.js'
-import { migrate, newState, type MigrateState } from './engine/engine.js'
+import { cancelMigration, migrate, newState, type MigrateState } from './engine/engine.js'
 import { getInputs, type MigrateInputs } from './inputs.js'
 
 const OUTPUTS = {
@@ -31,9 +31,29 @@ export function run(host: Host<Clients>): Promise<Outcome> {
       target: describeTarget(inputs.target)
     })
     const m = newState()
+    // Outputs and the plan, written once the migration has stopped: by the body,
+    // or by the cancel hook when the run is cancelled (runAction may return first).
+    let reported = false
+    const report = (): void => {
+      setOutputs(state, m)
+      if (!reported) state.summary.add(planMarkdown(inputs, m))
+      reported = true
+    }
+    let running: Promise<unknown> = Promise.resolve()
+    let stopping: Promise<void> | undefined
+    host.cancellation.onCancel(
+      () =>
+        (stopping ??= cancelMigration(m, running, { clock: host.clock })
+          .catch((error: unknown) =>
+            host.log.warning(
+              `Could not check the migration history after the cancel: ${errorMessage(error)}`
+            )
+          )
+          .then(report))
+    )
     for (const w of inputs.seedWarnings) host.log.warning(`include-seed: ${w}`)
     try {
-      await host.log.group(inputs.dryRun ? 'Migration plan (dry run)' : 'Migrations', () =>
+      running = host.log.group(inputs.dryRun ? 'Migration plan (dry run)' : 'Migrations', () =>
         migrate(
           {
             databaseUrl: inputs.databaseUrl,
@@ -45,17 +65,22 @@ export function run(host: Host<Clients>): Promise<Outcome> {
             destructive: inputs.destructive,
             lockTimeoutMs: inputs.lockTimeoutMs,
             statementTimeoutMs: inputs.statementTimeoutMs,
-            log: host.log
+            log: host.log,
+            clock: host.clock
           },
           m
         )
       )
+      await running
     } catch (error) {
+      if (host.cancellation.cancelled) {
+        await stopping
+        return { ok: false, verdict: stoppedVerdict(m) }
+      }
       await reportMigrationFailure(incident, inputs, m, error)
       throw error
     } finally {
-      setOutputs(state, m)
-      state.summary.add(planMarkdown(inputs, m))
+      report()
     }
 
     if (inputs.dryRun)
@@ -98,6 +123,15 @@ export function run(host: Host<Clients>): Promise<Outcome> {
   })
 }
 
+/** A cancelled run: what the history holds now. */
+function stoppedVerdict(m: MigrateState): string {
+  const left = m.pending.length - m.applied.length
+  return (
+    `stopped with ${m.applied.length} migration(s) applied, now at ${m.currentVersion || 'no version'}` +
+    (left > 0 ? `; ${left} not attempted` : '')
+  )
+}
+
 function setOutputs({ outputs }: State, m: MigrateState): void {
   outputs.set('applied', m.applied.length)
   outputs.set('applied-versions', m.applied.map(a => a.version).join(','))
@@ -117,6 +151,18 @@ async function reportMigrationFailure(
   error: unknown
 ): Promise<void> {
   if (error instanceof ConfigurationError || error instanceof LockTimeoutError) return
+  if (error instanceof DatabaseUnavailableError) {
+    const exhausted = error.kind === 'exhausted'
+    await incident.fail({
+      severity: forEnvironment('sev1', inputs.environment),
+      cause: exhausted ? 'connection pool exhausted' : 'database unreachable',
+      details: `${error.message} No migration was applied: the database could not be reached from the runner.`,
+      evidence: `\`\`\`\n${error.message.replace(/`{3,}/g, "'''")}\n\`\`\``,
+      actions: ['Connected to nothing; no migration was attempted. Rerun db-migrate once the database answers.'],
+      runbook: ['database']
+    })
+    return
+  }
   const failed = error instanceof MigrationError ? error : undefined
   // Partial: a non-atomic file, or one with its own BEGIN/COMMIT, may have stayed half applied.
   const partial = failed?.partial ?? false
@@ -160,6 +206,10 @@ function planMarkdown(inputs: MigrateInputs, m: MigrateState): string {
   parts.push(
     `Database \`${m.target ?? 'not connected'}\`${m.server ? ` (PostgreSQL ${m.server.version})` : ''}, migrations from \`${inputs.migrationsDirInput}\`, current version \`${m.currentVersion || 'none'}\`.`
   )
+  if (m.cancelled)
+    parts.push(
+      `**Cancelled:** ${m.applied.length} migration(s) applied (the history now ends at \`${m.currentVersion || 'none'}\`); ${Math.max(0, m.pending.length - m.applied.length)} not applied.`
+    )
   if (m.pending.length === 0) parts.push('No pending migrations: the database is up to date.')
   else
     parts.push(

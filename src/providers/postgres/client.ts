@@ -220,61 +220,130 @@ function scrub(text: string, t: Pick<DatabaseTarget, 'password'>): string {
 }
 
 /**
- * A clear, password-free explanation of a failed connection. Auth, SSL,
- * network and missing-database failures are ConfigurationErrors.
+ * The database cannot be reached or takes no more connections right now: an
+ * outage (or a full pool), not something the configuration can fix.
+ */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError'
+  constructor(
+    message: string,
+    /** `unreachable` (refused, timed out, hung up, starting up) or `exhausted` (no connection slot). */
+    readonly kind: 'unreachable' | 'exhausted'
+  ) {
+    super(message)
+  }
+}
+
+const OUTAGE_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ECONNRESET',
+  'EPIPE'
+])
+
+/** A server that took the TCP connection and closed it before the session started. */
+function isHangUp(e: PgErrorFields): boolean {
+  return /Connection terminated|socket hang up|ended the connection|closed the connection/iu.test(
+    e.message
+  )
+}
+
+function isExhausted(e: PgErrorFields): boolean {
+  return (
+    e.code === '53300' ||
+    /too many (?:clients|connections)|remaining connection slots|max client connections/iu.test(
+      e.message
+    )
+  )
+}
+
+/**
+ * A clear, password-free explanation of a failed connection. What only the
+ * user can fix (URL, host name, password, SSL mode, missing database, the
+ * IPv6-only direct host) is a ConfigurationError; a refused, timed-out or
+ * hung-up connection, a server starting up and a full server are a
+ * DatabaseUnavailableError (an outage); anything else is a plain Error.
  */
 export function explainConnectionError(error: unknown, t: DatabaseTarget): Error {
   const e = connectionErrorFields(error)
   const where = describeTarget(t)
   const hostPort = `${t.host}:${t.port}`
   const ref = supabaseDirectRef(t.host)
-  const network =
-    NETWORK_CODES.has(e.code ?? '') || isTimeout(e) || /Connection terminated/iu.test(e.message)
-  let message: string
+  const network = NETWORK_CODES.has(e.code ?? '') || isTimeout(e) || isHangUp(e)
+  const config = (message: string): Error => new ConfigurationError(scrub(message, t))
+  const outage = (message: string, kind: 'unreachable' | 'exhausted' = 'unreachable'): Error =>
+    new DatabaseUnavailableError(scrub(message, t), kind)
   if (ref !== undefined && network) {
-    message =
+    return config(
       `Could not reach ${hostPort} (${e.code ?? 'connection failed'}). db.${ref}.supabase.co is the direct database host, ` +
-      `which is IPv6-only and unreachable from GitHub-hosted runners; ${POOLER_HINT.replace('<project-ref>', ref)} ` +
-      `(user postgres.${ref}).`
-  } else if (isServerRequiresSsl(e)) {
-    message = `The server at ${hostPort} requires an encrypted connection: add sslmode=require to the database URL.`
-  } else if (e.code === '28P01') {
-    message =
+        `which is IPv6-only and unreachable from GitHub-hosted runners; ${POOLER_HINT.replace('<project-ref>', ref)} ` +
+        `(user postgres.${ref}).`
+    )
+  }
+  if (isServerRequiresSsl(e))
+    return config(
+      `The server at ${hostPort} requires an encrypted connection: add sslmode=require to the database URL.`
+    )
+  if (e.code === '28P01') {
+    let message =
       `Password authentication failed for user "${t.user}" at ${hostPort}. Check the password in the database URL ` +
       '(percent-encode special characters).'
     if (/\.pooler\.supabase\.com$/iu.test(t.host) && !t.user.includes('.')) {
       message += ` The Supabase pooler expects the user postgres.<project-ref>, not "${t.user}".`
     }
-  } else if (e.code === '28000') {
-    message = `The server at ${hostPort} rejected user "${t.user}" for database "${t.database}" (pg_hba.conf or role settings): ${e.message}`
-  } else if (/Tenant or user not found/iu.test(e.message)) {
-    message = `The Supabase pooler at ${hostPort} does not know user "${t.user}": use postgres.<project-ref> as the user name.`
-  } else if (isServerRefusesSsl(e)) {
-    message =
-      `The server at ${hostPort} does not accept SSL but the database URL requires it (sslmode=${t.sslmode}). ` +
-      'Use sslmode=disable only for a local or private network.'
-  } else if (/certificate|self[- ]signed|CERT_/iu.test(`${e.code ?? ''} ${e.message}`)) {
-    message =
-      `The TLS certificate of ${hostPort} could not be verified (sslmode=${t.sslmode}): ${e.message}. ` +
-      'Use sslmode=require to encrypt without verification, or pass the CA file as sslrootcert.'
-  } else if (e.code === '3D000') {
-    message = `Database "${t.database}" does not exist at ${hostPort}.`
-  } else if (e.code === 'ECONNREFUSED') {
-    message = `Connection refused by ${hostPort}: is the database running and accepting TCP connections there?`
-  } else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-    message = `The database host ${t.host} could not be resolved (DNS ${e.code}).`
-  } else if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e.code === 'EADDRNOTAVAIL') {
-    message = `The database host ${hostPort} is unreachable from this runner (${e.code}).`
-  } else if (isTimeout(e)) {
-    message = `Timed out connecting to ${hostPort}: a firewall may be dropping the connection, or the host is wrong.`
-  } else if (e.code === '53300') {
-    message = `The server at ${hostPort} has too many connections; try again later or use a pooler.`
-  } else if (e.code === '57P03') {
-    message = `The server at ${hostPort} is not accepting connections yet (starting up, or a paused project).`
-  } else {
-    return new Error(scrub(`Could not connect to ${where}: ${e.message}`, t))
+    return config(message)
   }
-  return new ConfigurationError(scrub(message, t))
+  if (e.code === '28000')
+    return config(
+      `The server at ${hostPort} rejected user "${t.user}" for database "${t.database}" (pg_hba.conf or role settings): ${e.message}`
+    )
+  if (/Tenant or user not found/iu.test(e.message))
+    return config(
+      `The Supabase pooler at ${hostPort} does not know user "${t.user}": use postgres.<project-ref> as the user name.`
+    )
+  if (isServerRefusesSsl(e))
+    return config(
+      `The server at ${hostPort} does not accept SSL but the database URL requires it (sslmode=${t.sslmode}). ` +
+        'Use sslmode=disable only for a local or private network.'
+    )
+  if (/certificate|self[- ]signed|CERT_/iu.test(`${e.code ?? ''} ${e.message}`))
+    return config(
+      `The TLS certificate of ${hostPort} could not be verified (sslmode=${t.sslmode}): ${e.message}. ` +
+        'Use sslmode=require to encrypt without verification, or pass the CA file as sslrootcert.'
+    )
+  if (e.code === '3D000') return config(`Database "${t.database}" does not exist at ${hostPort}.`)
+  if (e.code === 'ENOTFOUND')
+    return config(`The database host ${t.host} could not be resolved (DNS ${e.code}).`)
+  if (isExhausted(e))
+    return outage(
+      `The server at ${hostPort} has no connection slot left (${e.code ?? 'too many connections'}): the connection pool is exhausted.`,
+      'exhausted'
+    )
+  if (e.code === '57P03')
+    return outage(
+      `The server at ${hostPort} is not accepting connections yet (starting up, recovering, or a paused project).`
+    )
+  if (e.code === 'ECONNREFUSED')
+    return outage(
+      `Connection refused by ${hostPort}: is the database running and accepting TCP connections there?`
+    )
+  if (e.code === 'EAI_AGAIN')
+    return outage(`The database host ${t.host} could not be resolved right now (DNS ${e.code}).`)
+  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e.code === 'EADDRNOTAVAIL')
+    return outage(`The database host ${hostPort} is unreachable from this runner (${e.code}).`)
+  if (isTimeout(e))
+    return outage(
+      `Timed out connecting to ${hostPort}: the server did not answer (down, overloaded, or a firewall dropping the connection).`
+    )
+  if (isHangUp(e) || OUTAGE_CODES.has(e.code ?? ''))
+    return outage(
+      `The server at ${hostPort} closed the connection before the session started (${e.code || e.message || 'no reason given'}).`
+    )
+  return new Error(scrub(`Could not connect to ${where}: ${e.message}`, t))
 }
 
 async function attempt(t: DatabaseTarget, mode: SslMode, opts: ConnectOptions): Promise<pg.Client> {

@@ -139,7 +139,7 @@ export async function migrate(
   state.session = { target, pid: server.pid }
   log.info(`Connected to ${state.target} (PostgreSQL ${server.version}).`)
   // What the server says besides results (RAISE NOTICE, warnings), as the CLI prints it.
-  client.on('notice', (n: pg.NoticeMessage) => {
+  client.on('notice', n => {
     const line = redact(`${n.severity ?? 'NOTICE'} (${n.code ?? ''}): ${n.message}`)
     if (n.severity === 'WARNING') log.warning(line)
     else log.info(line)
