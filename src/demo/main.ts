@@ -7,7 +7,7 @@ import { World } from '../sandbox/world.js'
 import { writeReport, MARK } from './report.js'
 import { runStep } from './runner.js'
 import { SCENARIOS, verdictOf, type Check, type Context, type Step } from './scenarios.js'
-import { scratchDatabase } from './database.js'
+import { scratchDatabases } from './database.js'
 
 export interface ScenarioRun {
   title: string
@@ -30,10 +30,10 @@ const KEY_OUTPUTS: Record<string, string[]> = {
     'issue-number'
   ],
   'smoke-health': ['healthy', 'severity', 'failed', 'issue-number'],
-  'deploy-web': ['deployment-url', 'healthy', 'issue-number'],
-  rollback: ['deploy-id', 'healthy', 'issue-number'],
-  'db-backup': ['path', 'issue-number'],
-  'db-migrate': ['applied', 'current-version', 'pending', 'issue-number']
+  'deploy-web': ['deployment-id', 'previous-deployment-id', 'healthy', 'promoted', 'issue-number'],
+  rollback: ['rolled-back-from', 'rolled-back-to', 'healthy', 'issue-number'],
+  'db-backup': ['size-bytes', 'encrypted', 'verified', 'restore-seconds', 'issue-number'],
+  'db-migrate': ['applied', 'current-version', 'issue-number']
 }
 
 function args(argv: string[]): { out: string; root: string } {
@@ -57,6 +57,13 @@ function print(line: string): void {
   process.stdout.write(`${line}\n`)
 }
 
+/** A comment's first line without Markdown links. */
+const plainLine = (md: string): string =>
+  md
+    .split('\n')[0]
+    .replace(/\s*\(\[run\]\([^)]*\)\)/g, '')
+    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
 export async function main(argv: string[]): Promise<number> {
@@ -66,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true })
   const scratch = mkdtempSync(path.join(tmpdir(), 'shipgate-demo-'))
   const world = await World.start()
-  const db = scratchDatabase(process.env.DATABASE_URL)
+  const db = scratchDatabases(process.env.DATABASE_URL)
   print(
     'Shipgate demo: the built actions (dist/) run as a GitHub runner runs them, against a sandbox on 127.0.0.1'
   )
@@ -76,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     const ctx: Context = {
       world,
       scratch,
-      database: () => db.create(),
+      database: (suffix, sql) => db.create(suffix, sql),
       async step(action, label, inputs) {
         const r = await runStep(action, inputs, {
           root,
@@ -148,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await world.stop()
-    await db.drop()
+    await db.dropAll()
     rmSync(scratch, { recursive: true, force: true })
   }
   const issues = world.github.issues
@@ -156,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
   print(`Incidents in the fake GitHub (${world.env().GITHUB_REPOSITORY}):`)
   for (const i of issues)
     print(
-      `   #${i.number} ${i.state}: ${i.title}${i.state === 'closed' ? ` (${i.comments.at(-1)?.body.split('\n')[0] ?? ''})` : ''}`
+      `   #${i.number} ${i.state}: ${i.title}${i.state === 'closed' ? `; ${plainLine(i.comments.at(-1)?.body ?? '')}` : ''}`
     )
   if (issues.length === 0) print('   none')
   const passed = runs.filter(r => r.outcome === 'passed' || r.outcome === 'partial').length

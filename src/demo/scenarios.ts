@@ -32,8 +32,8 @@ export interface Context {
   world: World
   /** Runs one built action (a workflow step) against the world. */
   step(action: string, label: string, inputs: Record<string, string>): Promise<Step>
-  /** A scratch database's URL, or why there is none. */
-  database(): Promise<{ url: string } | { skipped: string }>
+  /** A new scratch database (with `sql` run in it), or why there is none. */
+  database(suffix: string, sql?: string): Promise<{ url: string } | { skipped: string }>
   /** A folder for files the steps read (migrations). */
   scratch: string
 }
@@ -205,57 +205,94 @@ export const SCENARIOS: Scenario[] = [
   {
     title: 'deploy-web app=all: three staged deployments, gated and promoted in parallel',
     expected:
-      'customer web, merchant admin and super admin each staged, gated on their own URL, promoted',
+      'customer web, merchant admin and super admin each staged, gated on its own URL, promoted, production verified',
     async run(ctx) {
       const w = ctx.world
       const before = WEB_APPS.map(a => w.vercel.production(a.id))
-      const s = await ctx.step('deploy-web', 'deploy-web', {
-        'vercel-token': w.vercel.token,
-        'vercel-team-id': w.vercel.teams[0],
-        'vercel-project-id': WEB_APPS[0].id,
-        'health-url': '/api/health',
-        'health-interval': '250ms',
-        'health-successes': '2',
-        'health-timeout': '3s'
-      })
-      const skipped = notInBuild(s)
-      if (skipped) return { steps: [s], checks: [], skipped }
+      // The deploy-web workflow's matrix: one job per app, at the same time.
+      const steps = await Promise.all(
+        WEB_APPS.map(a =>
+          ctx.step('deploy-web', `deploy-web (${a.app})`, {
+            'vercel-token': w.vercel.token,
+            'team-id': w.vercel.teams[0],
+            'project-id': a.id,
+            app: a.app,
+            'vercel-api-url': w.vercel.url,
+            'deployment-url-template': w.vercel.deploymentUrlTemplate,
+            'production-url': w.vercel.productionUrl(a.id),
+            'health-paths': '/, /api/health',
+            'deploy-timeout': '10s',
+            'health-interval': '250ms',
+            'health-successes': '2',
+            'health-timeout': '3s',
+            'health-request-timeout': '1s',
+            'github-deployment': 'false'
+          })
+        )
+      )
+      const skipped = steps.map(notInBuild).find(Boolean)
+      if (skipped) return { steps, checks: [], skipped }
       const after = WEB_APPS.map(a => w.vercel.production(a.id))
       return {
-        steps: [s],
+        steps,
         checks: [
-          check('the step succeeded', s.code === 0 && s.outputs.healthy === 'true'),
+          ...steps.map((s, i) =>
+            check(
+              `${WEB_APPS[i].title}: gated and promoted`,
+              s.code === 0 && s.outputs.healthy === 'true' && s.outputs.promoted === 'true'
+            )
+          ),
+          ...WEB_APPS.map((a, i) =>
+            check(
+              `${a.title}: production serves the new deployment`,
+              !!after[i] && after[i] !== before[i] && after[i] === steps[i].outputs['deployment-id']
+            )
+          ),
           check(
-            'all three apps promoted to a new deployment',
-            after.every((p, i) => !!p && p !== before[i])
+            'no incident opened',
+            w.github.issues.every(i => i.state === 'closed')
           )
         ]
       }
     }
   },
   {
-    title: 'rollback of the web app to the previous deployment, verified',
+    title: 'rollback of the customer web app to the previous deployment, verified',
     expected: 'production points at the deployment before, and its health passes',
     async run(ctx) {
       const w = ctx.world
-      const s = await ctx.step('rollback', 'rollback', {
-        provider: 'vercel',
-        'api-key': w.vercel.token,
-        target: WEB_APPS[0].id,
-        'health-url': w.vercel.productionUrl(WEB_APPS[0].id),
+      const app = WEB_APPS[0]
+      const current = w.vercel.production(app.id)
+      const s = await ctx.step('rollback', 'rollback (web)', {
+        platform: 'vercel',
+        'vercel-token': w.vercel.token,
+        'team-id': w.vercel.teams[0],
+        'project-id': app.id,
+        name: app.app,
+        'vercel-api-url': w.vercel.url,
+        'production-url': w.vercel.productionUrl(app.id),
+        'health-paths': '/, /api/health',
+        reason: 'demo: the new customer web release is being pulled',
+        'rollback-timeout': '10s',
         'health-interval': '250ms',
         'health-successes': '2',
-        'health-timeout': '3s'
+        'health-timeout': '3s',
+        'health-request-timeout': '1s'
       })
       const skipped = notInBuild(s)
       if (skipped) return { steps: [s], checks: [], skipped }
+      const now = w.vercel.production(app.id)
       return {
         steps: [s],
         checks: [
-          check('the step succeeded', s.code === 0 && s.outputs.healthy === 'true'),
+          check('the step succeeded, healthy', s.code === 0 && s.outputs.healthy === 'true'),
           check(
-            'production is the deployment rolled back to',
-            w.vercel.production(WEB_APPS[0].id) === s.outputs['deploy-id']
+            'rolled back from the deployment deploy-web promoted',
+            s.outputs['rolled-back-from'] === current
+          ),
+          check(
+            'production serves the deployment from before',
+            !!now && now !== current && now === s.outputs['rolled-back-to']
           )
         ]
       }
@@ -263,24 +300,39 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     title: 'db-backup, then db-migrate, on a scratch database',
-    expected: 'a verified dump, then the pending migrations applied and recorded',
+    expected:
+      'an encrypted dump, verified by a restore drill; then the pending migrations applied and recorded',
     async run(ctx) {
-      const db = await ctx.database()
-      if ('skipped' in db) return { steps: [], checks: [], skipped: db.skipped }
-      const backup = await ctx.step('db-backup', 'db-backup', { 'database-url': db.url })
-      const skipped = notInBuild(backup)
+      const source = await ctx.database(
+        'app',
+        "create table customers (id bigint primary key, email text not null); insert into customers values (1, 'ada@example.com'), (2, 'grace@example.com');"
+      )
+      if ('skipped' in source) return { steps: [], checks: [], skipped: source.skipped }
+      const drill = await ctx.database('restore')
+      if ('skipped' in drill) return { steps: [], checks: [], skipped: drill.skipped }
+      const out = path.join(ctx.scratch, 'backups')
+      mkdirSync(out, { recursive: true })
+      const backup = await ctx.step('db-backup', 'db-backup', {
+        'database-url': source.url,
+        'restore-test-url': drill.url,
+        passphrase: 'demo passphrase: correct horse battery staple',
+        destination: 'path',
+        'output-dir': out,
+        name: 'production-before-migration',
+        'install-client': 'false'
+      })
       const dir = path.join(ctx.scratch, 'supabase', 'migrations')
       mkdirSync(dir, { recursive: true })
       writeFileSync(
         path.join(dir, '20260101000000_orders.sql'),
-        'create table orders (id bigint generated always as identity primary key, total_cents integer not null);\n'
+        'create table orders (id bigint generated always as identity primary key, customer_id bigint references customers, total_cents integer not null);\n'
       )
       writeFileSync(
         path.join(dir, '20260102000000_orders_status.sql'),
         "alter table orders add column status text not null default 'new';\n"
       )
       const migrate = await ctx.step('db-migrate', 'db-migrate', {
-        'database-url': db.url,
+        'database-url': source.url,
         'migrations-dir': dir
       })
       const checks = [
@@ -291,9 +343,21 @@ export const SCENARIOS: Scenario[] = [
           migrate.outputs['current-version'] === '20260102000000'
         )
       ]
+      const skipped = notInBuild(backup)
       if (skipped)
         return { steps: [backup, migrate], checks, skipped: `${skipped} (db-migrate ran)` }
-      checks.unshift(check('db-backup succeeded', backup.code === 0))
+      checks.unshift(
+        check(
+          'db-backup succeeded, verified by the restore drill',
+          backup.code === 0 &&
+            backup.outputs.verified === 'true' &&
+            backup.outputs['restore-seconds'] !== ''
+        ),
+        check(
+          'the dump is encrypted (OpenSSL format)',
+          backup.outputs.encrypted === 'openssl' && Number(backup.outputs['size-bytes']) > 0
+        )
+      )
       return { steps: [backup, migrate], checks }
     }
   }
