@@ -278,6 +278,24 @@ describe('rollback on Render (dist bundle through the runner harness)', () => {
     expect(github.deployments[0].statuses.map(s => s.state)).toEqual(['in_progress', 'failure'])
   })
 
+  it('a rollback deploy that fails opens SEV1; a later healthy rollback closes that incident', async () => {
+    history()
+    render.nextRollbacks.push({ fail: 'update' })
+    const failed = await rollback()
+    expect(failed.code).toBe(1)
+    const [issue] = github.openIssues()
+    expect(issue.title).toMatch(
+      /^\[SEV1\] production: rollback failed for api: rollback from dep-bad to dep-good failed/
+    )
+    expect(issue.body).toMatch(/rollback deploy dep-\S+ ended update_failed/)
+    expect(failed.outputs.healthy).toBe('false')
+
+    const again = await rollback({ to: 'dep-good' })
+    expect(again.code).toBe(0)
+    expect(issue.state).toBe('closed')
+    expect(issue.comments.at(-1)?.body).toMatch(/^Resolved: healthy again after/)
+  })
+
   it('a service with one deploy has nothing to roll back to, and nothing changes', async () => {
     render.addService({ id: SVC, name: 'api', liveDeployId: 'dep-only' })
     const run = await rollback()
@@ -476,6 +494,21 @@ describe('rollback on Vercel (dist bundle through the runner harness)', () => {
     expect(run.errors[0]).toBe(
       `rollback: to: dpl_admin belongs to another project (prj_admin), not web (${PRJ}); nothing was changed`
     )
+    expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
+  })
+
+  it('a project with one production deployment has nothing to roll back to', async () => {
+    vercel.addProject({ id: PRJ, name: 'web', productionId: 'dpl_only' })
+    vercel.addPast(PRJ, { id: 'dpl_staged', at: Date.now() - 2 * HOUR })
+    const run = await rollback()
+    expect(run.code).toBe(1)
+    expect(run.errors[0]).toBe(
+      `rollback: project web (${PRJ}) has nothing to roll back to: no READY production deployment older than the current one (dpl_only) was ever promoted; nothing was changed`
+    )
+    expect(candidatesOf(run).map(c => [c.id, c.verdict])).toEqual([
+      ['dpl_only', 'current'],
+      ['dpl_staged', 'skipped']
+    ])
     expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
   })
 

@@ -136,6 +136,10 @@ export async function renderSide(o: RenderSideOptions): Promise<Side> {
             `Deploy ${d.id} (${what(d)}) is ${d.status} and will replace the rollback when it goes live: cancel it in ${dashboard}.`
         )
       if (to) return { current, ...(await explicit(to, deploys, live)), warnings }
+      if (live.trigger === 'rollback')
+        warnings.push(
+          `The live deploy ${live.id} is itself a rollback: the newest older deploy that served is likely the one it replaced. Pass \`to\` to choose another.`
+        )
       const candidates: Candidate[] = [current]
       for (const d of deploys.slice(i + 1)) {
         const why = skipReason(d)
