@@ -60,6 +60,20 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
       body: '<!-- shipgate:incident deploy-web/production/web -->',
       labels: [{ id: 1, name: 'incident' }]
     })
+    // Earlier records in the same environment: this app's last success, another app's.
+    const record = (id: number, task: string, state: string) => ({
+      id,
+      ref: 'c0ffee',
+      environment: 'production',
+      description: 'earlier',
+      statuses: [{ id: id + 1, state }],
+      payload: { task }
+    })
+    github.deployments.push(
+      record(9001, 'deploy:web', 'success'),
+      record(9003, 'deploy:admin', 'success'),
+      record(9005, 'deploy:web', 'failure')
+    )
     vercel.nextDeployments.push({ queuedMs: 100, buildMs: 600 })
     const run = await deploy()
     expect(run.errors).toEqual([])
@@ -110,12 +124,17 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     expect(appHits('/_prod/web/api/health')).toBe(3)
     expect(vercel.production(PRJ)).toBe(d.id)
     expect(incident.state).toBe('closed')
-    expect(github.deployments).toHaveLength(1)
-    expect(github.deployments[0]).toMatchObject({ ref: SHA, environment: 'production' })
-    expect(statesOf()).toEqual(['in_progress', 'success'])
-    expect(github.deployments[0].statuses[1]).toMatchObject({
-      environment_url: vercel.productionUrl(PRJ)
-    })
+    const ours = github.deployments.filter(x => x.ref === SHA)
+    expect(ours).toHaveLength(1)
+    expect(ours[0]).toMatchObject({ environment: 'production', payload: { task: 'deploy:web' } })
+    expect(ours[0].statuses.map(x => x.state)).toEqual(['in_progress', 'success'])
+    expect(ours[0].statuses[1]).toMatchObject({ environment_url: vercel.productionUrl(PRJ) })
+    // GitHub does not retire production records: the superseded one of this app is marked inactive.
+    const states = (id: number) =>
+      github.deployments.find(x => x.id === id)!.statuses.map(x => x.state)
+    expect(states(9001)).toEqual(['success', 'inactive'])
+    expect(states(9003)).toEqual(['success'])
+    expect(states(9005)).toEqual(['failure'])
     expect(run.stdout).toContain(`::add-mask::${vercel.token}`)
     expect(run.stdout.split(`::add-mask::${vercel.token}`).join('')).not.toContain(vercel.token)
     expect(run.stdout).toMatch(/: BUILDING after/)

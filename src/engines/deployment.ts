@@ -10,6 +10,7 @@ type FinalState = 'success' | 'failure' | 'error' | 'inactive'
 export class DeploymentRecord {
   private id?: number
   private finished = false
+  private scope?: { environment: string; task?: string }
   /** Why GitHub refused, for the summary. */
   error?: string
 
@@ -19,8 +20,14 @@ export class DeploymentRecord {
     private readonly logUrl: string
   ) {}
 
-  async start(input: { ref: string; environment: string; description: string }): Promise<void> {
+  async start(input: {
+    ref: string
+    environment: string
+    description: string
+    task?: string
+  }): Promise<void> {
     if (!this.github) return
+    this.scope = { environment: input.environment, task: input.task }
     try {
       const d = await this.github.createDeployment({
         ...input,
@@ -49,6 +56,28 @@ export class DeploymentRecord {
         environment_url: environmentUrl || undefined,
         auto_inactive: state === 'success' ? true : undefined
       })
+    } catch (error) {
+      this.refused(error)
+    }
+  }
+
+  /**
+   * After a success: marks the earlier records of the same environment (and task)
+   * that still say `success` inactive. GitHub does this itself (`auto_inactive`)
+   * only for non-production environments. Looks at the newest ten.
+   */
+  async inactivatePrevious(description: string): Promise<void> {
+    if (this.id === undefined || !this.scope) return
+    try {
+      const earlier = (await this.github!.listDeployments(this.scope)).filter(d => d.id !== this.id)
+      for (const d of earlier) {
+        if ((await this.github!.latestDeploymentState(d.id)) !== 'success') continue
+        await this.github!.createDeploymentStatus(d.id, {
+          state: 'inactive',
+          description,
+          log_url: this.logUrl || undefined
+        })
+      }
     } catch (error) {
       this.refused(error)
     }

@@ -180,12 +180,26 @@ export class FakeGitHub extends TestServer {
       this.deployments.push(d)
       return sendJson(res, 201, { id: d.id, ref: d.ref, environment: d.environment, sha: d.ref })
     }
-    if (p === '/deployments' && method === 'GET')
+    if (p === '/deployments' && method === 'GET') {
+      // Newest first, filtered by environment and task, as GitHub lists them.
+      const q = url.searchParams
+      const perPage = Math.min(100, Number(q.get('per_page') ?? 30))
       return sendJson(
         res,
         200,
-        this.deployments.map(d => ({ id: d.id, ref: d.ref, environment: d.environment }))
+        [...this.deployments]
+          .reverse()
+          .filter(d => !q.get('environment') || d.environment === q.get('environment'))
+          .filter(d => !q.get('task') || (d.payload.task ?? 'deploy') === q.get('task'))
+          .slice(0, perPage)
+          .map(d => ({
+            id: d.id,
+            ref: d.ref,
+            environment: d.environment,
+            task: d.payload.task ?? 'deploy'
+          }))
       )
+    }
     if ((m = p.match(/^\/deployments\/(\d+)\/statuses$/))) {
       const d = this.deployments.find(x => x.id === Number(m![1]))
       if (!d) return sendJson(res, 404, { message: 'Not Found' })

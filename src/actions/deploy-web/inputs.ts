@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import {
   buildChecks,
+  connectionFields,
   healthFields,
   type CheckInput,
   type HealthConfig
@@ -88,6 +89,7 @@ export const spec = {
   'protection-bypass': secret(text()),
   'deploy-timeout': field(duration('20m', { min: 1000, max: 6 * 3_600_000 })),
   ...healthFields('health-', { timeout: '5m', interval: '10s', successes: 3 }),
+  ...connectionFields('health-'),
   'rollback-on-failure': field(bool(true)),
   ...commonFields(),
   'github-deployment': field(bool(true)),
@@ -119,6 +121,7 @@ interface GateSettings {
   timeoutMs: number
   intervalMs: number
   successes: number
+  maxConnections: number
 }
 
 export interface WebInputs extends CommonInputs {
@@ -142,18 +145,19 @@ export function getInputs(
   read: (name: string) => string,
   debug?: (message: string) => void
 ): WebInputs {
-  const v = readInputs(spec, read, debug) as Record<string, unknown>
+  const v = readInputs(spec, read, debug)
   const gate: GateSettings = {
-    paths: v['health-paths'] as string[],
-    urls: v['health-url'] as string[],
-    checks: v['health-checks'] as CheckInput[],
-    expectStatus: v['health-expect-status'] as string,
-    maxLatencyMs: v['max-latency'] as number,
-    headers: v['health-headers'] as Record<string, string>,
-    requestTimeoutMs: v['health-request-timeout'] as number,
-    timeoutMs: v['health-timeout'] as number,
-    intervalMs: v['health-interval'] as number,
-    successes: v['health-successes'] as number
+    paths: v['health-paths'],
+    urls: v['health-url'],
+    checks: v['health-checks'],
+    expectStatus: v['health-expect-status'],
+    maxLatencyMs: v['max-latency'],
+    headers: v['health-headers'],
+    requestTimeoutMs: v['health-request-timeout'],
+    timeoutMs: v['health-timeout'],
+    intervalMs: v['health-interval'],
+    successes: v['health-successes'],
+    maxConnections: v['health-max-connections']
   }
   if ((gate.successes - 1) * gate.intervalMs >= gate.timeoutMs)
     throw new ConfigurationError(
@@ -161,18 +165,18 @@ export function getInputs(
     )
   const inputs: WebInputs = {
     ...commonInputs(v),
-    token: v['vercel-token'] as string,
-    projectId: v['project-id'] as string,
-    teamId: v['team-id'] as string,
-    app: v.app as string,
-    deployment: v.deployment as string,
-    productionUrl: v['production-url'] as string,
-    urlTemplate: v['deployment-url-template'] as string,
-    protectionBypass: v['protection-bypass'] as string,
-    deployTimeoutMs: v['deploy-timeout'] as number,
-    rollbackOnFailure: v['rollback-on-failure'] as boolean,
-    githubDeployment: v['github-deployment'] as boolean,
-    apiUrl: v['vercel-api-url'] as string,
+    token: v['vercel-token'],
+    projectId: v['project-id'],
+    teamId: v['team-id'],
+    app: v.app,
+    deployment: v.deployment,
+    productionUrl: v['production-url'],
+    urlTemplate: v['deployment-url-template'],
+    protectionBypass: v['protection-bypass'],
+    deployTimeoutMs: v['deploy-timeout'],
+    rollbackOnFailure: v['rollback-on-failure'],
+    githubDeployment: v['github-deployment'],
+    apiUrl: v['vercel-api-url'],
     gate
   }
   // Fail on a bad check now, before anything is created.
@@ -213,19 +217,17 @@ function gateConfig(
     // Joined, not resolved: a template such as http://proxy/{id} keeps its path.
     .map(c => (c.url.startsWith('/') ? { ...c, url: root + c.url } : c))
   const urls = [...g.paths.map(p => root + (p === '/' ? '/' : p)), ...(absolute ? g.urls : [])]
-  try {
-    return {
-      checks: buildChecks(urls, checks, {
-        expectStatus: g.expectStatus,
-        maxLatencyMs: g.maxLatencyMs,
-        headers
-      }),
-      requestTimeoutMs: g.requestTimeoutMs,
-      timeoutMs: g.timeoutMs,
-      intervalMs: g.intervalMs,
-      successes: g.successes
-    }
-  } catch (e) {
-    throw new ConfigurationError(`Input 'health-checks' has an invalid check: ${(e as Error).message}`)
+  return {
+    checks: buildChecks(
+      urls,
+      checks,
+      { expectStatus: g.expectStatus, maxLatencyMs: g.maxLatencyMs, headers },
+      { url: 'health-paths', checks: 'health-checks' }
+    ),
+    requestTimeoutMs: g.requestTimeoutMs,
+    timeoutMs: g.timeoutMs,
+    intervalMs: g.intervalMs,
+    successes: g.successes,
+    maxConnections: g.maxConnections
   }
 }

@@ -95,7 +95,9 @@ async function deploy(state: State): Promise<Verdict> {
     await record.start({
       ref: ctx.sha,
       environment: inputs.environment,
-      description: `Vercel production deployment of ${app} (${project.name})`
+      description: `Vercel production deployment of ${app} (${project.name})`,
+      // The three apps share the environment: the task tells their records apart.
+      task: `deploy:${app}`
     })
     const run: Run = { inputs, ctx, vercel, project, app, previous, record, incident, state, host }
     try {
@@ -260,6 +262,7 @@ async function succeed(run: Run, d: Deployment, verdict: string): Promise<Verdic
     `Vercel deployment ${d.id} promoted and healthy`,
     inputs.productionUrl || `https://${d.url}`
   )
+  await record.inactivatePrevious(`Superseded by Vercel deployment ${d.id}`)
   state.outputs.set('healthy', true)
   await run.incident.resolve()
   return { ok: true, verdict }

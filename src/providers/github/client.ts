@@ -37,6 +37,15 @@ const DEPLOYMENT: Shape<{ id: number }> = {
   valid: (v): v is { id: number } => isRecord(v) && typeof v.id === 'number',
   what: 'a deployment with an id'
 }
+const DEPLOYMENT_LIST: Shape<Array<{ id: number }>> = {
+  valid: (v): v is Array<{ id: number }> => Array.isArray(v) && v.every(DEPLOYMENT.valid),
+  what: 'a list of deployments'
+}
+const STATUS_LIST: Shape<Array<{ state: string }>> = {
+  valid: (v): v is Array<{ state: string }> =>
+    Array.isArray(v) && v.every(s => isRecord(s) && typeof s.state === 'string'),
+  what: 'a list of deployment statuses'
+}
 
 function isIssue(v: unknown): v is Issue {
   return isRecord(v) && typeof v.number === 'number' && typeof v.html_url === 'string'
@@ -212,9 +221,32 @@ export class GitHub {
     description: string
     production_environment?: boolean
     transient_environment?: boolean
+    /** GitHub's default is `deploy`; `deploy:<app>` tells apps sharing an environment apart. */
+    task?: string
   }): Promise<{ id: number }> {
     const body = { auto_merge: false, required_contexts: [], ...input }
     return (await this.call('POST', `${this.repoPath}/deployments`, body, DEPLOYMENT)).data
+  }
+
+  /** The newest deployments of an environment (and task), newest first. */
+  async listDeployments(q: {
+    environment: string
+    task?: string
+    perPage?: number
+  }): Promise<Array<{ id: number }>> {
+    const params = new URLSearchParams({
+      environment: q.environment,
+      per_page: String(q.perPage ?? 10)
+    })
+    if (q.task) params.set('task', q.task)
+    const path = `${this.repoPath}/deployments?${params}`
+    return (await this.call('GET', path, undefined, DEPLOYMENT_LIST)).data
+  }
+
+  /** The state of a deployment's newest status, if it has one. */
+  async latestDeploymentState(id: number): Promise<string | undefined> {
+    const path = `${this.repoPath}/deployments/${id}/statuses?per_page=1`
+    return (await this.call('GET', path, undefined, STATUS_LIST)).data[0]?.state
   }
 
   async createDeploymentStatus(
