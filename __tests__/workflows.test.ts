@@ -93,17 +93,18 @@ function needed(wf: Workflow): Record<string, number> {
   return out
 }
 
-/** Runs a plan step's own bash the way the runner does, returning its outputs. */
-function runPlanStep(step: Step, env: Record<string, string>) {
+/** Runs a step's own bash the way the runner does, returning its outputs and summary. */
+function runPlanStep(step: Step, env: Record<string, string>, gh = 'exit 1') {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-wf-'))
   const output = path.join(dir, 'output')
   const summary = path.join(dir, 'summary')
   writeFileSync(output, '')
   writeFileSync(summary, '')
-  // No network from tests: `gh` answers nothing, as when the token lacks actions: read.
+  // No network from tests: `gh` answers what the test says (by default nothing, as
+  // when the token lacks actions: read).
   const bin = path.join(dir, 'bin')
   execFileSync('mkdir', [bin])
-  writeFileSync(path.join(bin, 'gh'), '#!/bin/sh\nexit 1\n')
+  writeFileSync(path.join(bin, 'gh'), `#!/bin/sh\n${gh}\n`)
   chmodSync(path.join(bin, 'gh'), 0o755)
   const result = spawnSync('bash', ['-e', '-c', step.run ?? ''], {
     encoding: 'utf8',
@@ -122,7 +123,12 @@ function runPlanStep(step: Step, env: Record<string, string>) {
       .filter(Boolean)
       .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
   )
-  return { code: result.status, stdout: result.stdout, outputs }
+  return {
+    code: result.status,
+    stdout: result.stdout,
+    outputs,
+    summary: readFileSync(summary, 'utf8')
+  }
 }
 
 describe('actionlint', () => {
@@ -335,6 +341,101 @@ describe('reusable workflows', () => {
       smoke: 'false'
     })
     expect(runPlanStep(plan, { STAGES: 'api,deploy', ENVIRONMENT: 'production' }).code).toBe(1)
+  })
+})
+
+describe('release', () => {
+  const wf = byName('release.yml')
+  const job = (name: string, started: string, completed: string) =>
+    JSON.stringify({
+      name: `release / ${name}`,
+      started_at: `2026-12-01T10:${started}Z`,
+      completed_at: `2026-12-01T10:${completed}Z`
+    })
+  const jobs = [
+    job('plan', '00:00', '00:05'),
+    job('backup / backup', '00:10', '03:10'),
+    job('migrate / backup / backup', '03:20', '03:30'),
+    job('migrate / migrate', '03:40', '04:40'),
+    job('api / deploy', '05:00', '09:00'),
+    job('web / plan', '09:10', '09:15'),
+    job('web / deploy (web)', '09:20', '12:00'),
+    job('web / deploy (merchant)', '09:20', '13:20'),
+    job('web / summary', '13:30', '13:40'),
+    job('undo', '13:50', '13:55'),
+    job('rollback / rollback (api)', '14:00', '16:00')
+  ]
+  const selected = { backup: 'true', migrate: 'true', api: 'true', web: 'true', smoke: 'true' }
+  const needs = {
+    plan: { result: 'success', outputs: selected },
+    backup: { result: 'success', outputs: { path: 'production-20261201T100010Z.dump.age' } },
+    migrate: { result: 'success', outputs: {} },
+    api: { result: 'success', outputs: {} },
+    web: { result: 'failure', outputs: { promoted: 'web' } },
+    smoke: { result: 'skipped', outputs: {} },
+    undo: { result: 'success', outputs: { target: 'api,web' } },
+    rollback: { result: 'success', outputs: {} }
+  }
+
+  it('rolls back what it deployed when a later stage fails: the API and the promoted apps', () => {
+    const undo = wf.jobs.undo.steps![0]
+    expect(runPlanStep(undo, { API: 'success', PROMOTED: 'web,merchant' }).outputs.target).toBe(
+      'api,web,merchant'
+    )
+    expect(runPlanStep(undo, { API: 'skipped', PROMOTED: 'admin' }).outputs.target).toBe('admin')
+    // The API's own gate failed: deploy-api already rolled it back.
+    expect(runPlanStep(undo, { API: 'failure', PROMOTED: '' }).outputs.target).toBe('')
+  })
+
+  it('writes one table of every stage with its duration and verdict, and names the backup', () => {
+    const step = wf.jobs.summary.steps![0]
+    const run = runPlanStep(
+      step,
+      { NEEDS: JSON.stringify(needs), ENVIRONMENT: 'production', GITHUB_RUN_ATTEMPT: '1' },
+      `cat <<'JOBS'\n${jobs.join('\n')}\nJOBS`
+    )
+    expect(run.code).toBe(1)
+    const rows = run.summary
+      .split('\n')
+      .filter(line => line.startsWith('| ') && !line.startsWith('| Stage'))
+    expect(rows).toEqual([
+      '| backup | success | 180 s |',
+      '| migrate | success | 80 s |',
+      '| api | success | 240 s |',
+      '| web | failure | 270 s |',
+      '| smoke | not run (an earlier stage failed) |  |',
+      '| rollback | success | 120 s |'
+    ])
+    expect(run.summary).toContain(
+      'Migrations are never reversed by a rollback. To undo them, restore the backup `production-20261201T100010Z.dump.age`'
+    )
+    expect(run.summary).toContain('**Verdict: release failed** (web).')
+  })
+
+  it('passes when every selected stage passed, and says which were not selected', () => {
+    const ok = {
+      plan: {
+        result: 'success',
+        outputs: { ...selected, backup: 'false', migrate: 'false', smoke: 'false' }
+      },
+      backup: { result: 'skipped', outputs: {} },
+      migrate: { result: 'skipped', outputs: {} },
+      api: { result: 'success', outputs: {} },
+      web: { result: 'success', outputs: { promoted: 'web,merchant,admin' } },
+      smoke: { result: 'skipped', outputs: {} },
+      undo: { result: 'skipped', outputs: {} },
+      rollback: { result: 'skipped', outputs: {} }
+    }
+    const run = runPlanStep(wf.jobs.summary.steps![0], {
+      NEEDS: JSON.stringify(ok),
+      ENVIRONMENT: 'production',
+      GITHUB_RUN_ATTEMPT: '1'
+    })
+    expect(run.code).toBe(0)
+    expect(run.summary).toContain('| backup | not selected |  |')
+    expect(run.summary).toContain('| rollback | not needed |  |')
+    expect(run.summary).not.toContain('Migrations are never reversed')
+    expect(run.summary).toContain('**Verdict: release succeeded.**')
   })
 })
 
