@@ -260,8 +260,12 @@ describe('the shipgate binary', () => {
           '--deploy-timeout=10s',
           ...extra
         ],
-        // The env the sandbox prints (the API key is given as a flag instead).
-        { ...world.env(), SHIPGATE_RENDER_API_KEY: '' },
+        // What the sandbox prints for GitHub, and two inputs from SHIPGATE_* variables.
+        {
+          ...world.env(),
+          SHIPGATE_RENDER_API_URL: world.render.url,
+          SHIPGATE_SERVICE_ID: API_SERVICE
+        },
         o
       )
 
@@ -290,6 +294,33 @@ describe('the shipgate binary', () => {
         expect(r.stdout + r.stderr).not.toContain(world.render.apiKey)
         expect(r.stdout + r.stderr).not.toContain(world.github.token)
       }
+    })
+
+    it('the control endpoint changes what the next deploy does, and refuses unknown knobs', async () => {
+      const post = (body: string) =>
+        fetch(`${world.control.url}/knobs`, { method: 'POST', body }).then(async r => ({
+          status: r.status,
+          body: (await r.json()) as Record<string, unknown>
+        }))
+      expect(await post('{"buildFailure": true}')).toMatchObject({
+        status: 200,
+        body: { buildFailure: true }
+      })
+      const failed = await deploy('6666666666666666666666666666666666666666', ['--json'])
+      expect(failed.code).toBe(1)
+      expect(JSON.parse(failed.stdout).outputs).toMatchObject({
+        status: 'build_failed',
+        'rolled-back': 'false'
+      })
+      expect(await post('{"buildFailure": false}')).toMatchObject({ status: 200 })
+      expect(await post('{"buildFailur": true}')).toMatchObject({
+        status: 400,
+        body: { error: expect.stringContaining('unknown knob "buildFailur"') }
+      })
+      expect(await post('{"latencyMs": "slow"}')).toMatchObject({
+        status: 400,
+        body: { error: 'knob latencyMs must be a number' }
+      })
     })
 
     it('Ctrl-C cancels the Render deploy the CLI started, and exits 1', async () => {

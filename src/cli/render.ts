@@ -7,7 +7,7 @@ export interface Style {
   code(s: string): string
 }
 
-export const plain: Style = { bold: s => s, dim: s => s, code: s => s }
+export const plain: Style = { bold: s => s, dim: s => s, code: s => `\`${s}\`` }
 
 export const ansi: Style = {
   bold: s => `\x1b[1m${s}\x1b[22m`,

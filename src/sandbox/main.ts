@@ -4,27 +4,30 @@ import { CONTROL_HELP, World } from './world.js'
 const world = await World.start()
 const e = world.endpoints()
 const env = world.env()
+const flags = (inputs: Record<string, string>): string =>
+  Object.entries(inputs)
+    .map(([k, v]) => `--${k} ${/^[\w./:,-]+$/.test(v) ? v : JSON.stringify(v)}`)
+    .join(' \\\n      ')
 const lines = [
   'Shipgate sandbox is running on 127.0.0.1 (Ctrl-C stops it).',
   '',
-  `  Render API     ${e.renderApi}      (service ${env.SHIPGATE_SERVICE_ID})`,
-  `  Vercel API     ${e.vercelApi}`,
-  `  GitHub API     ${e.githubApi}      (repository ${env.GITHUB_REPOSITORY})`,
-  `  LMA API        ${e.apiHealth.join('\n                 ')}`,
-  ...e.web.map(w => `  ${w.title.padEnd(15)}${w.url}`),
-  `  Control        ${e.control}`,
+  `  Render API      ${e.renderApi}  (service srv-lmaapi, the LMA API)`,
+  `  Vercel API      ${e.vercelApi}  (team ${world.vercel.teams[0]})`,
+  `  GitHub API      ${e.githubApi}  (repository ${env.GITHUB_REPOSITORY})`,
+  `  LMA API         ${e.apiHealth.join('\n                  ')}`,
+  ...e.web.map(w => `  ${w.title.padEnd(16)}${w.url}  (Vercel project ${w.id})`),
+  `  Control         ${e.control}`,
   '',
-  'Point the CLI (or an action run by hand) at it:',
-  '',
+  'For incidents in the fake GitHub, set:',
   ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),
   '',
-  `  npm exec shipgate -- smoke-health --url ${e.apiHealth[0]}`,
-  `  npm exec shipgate -- deploy-api --health-url ${e.apiHealth[0]} --commit 2222222222222222222222222222222222222222 --health-interval 1s`,
+  'Then run any action against it (the same values are the `with:` inputs of a step):',
+  ...Object.entries(world.inputs()).map(
+    ([command, inputs]) => `  npm exec shipgate -- ${command.split(' ')[0]} ${flags(inputs)}`
+  ),
   '',
-  'In a workflow or with flags, the same values are the inputs render-api-url, render-api-key,',
-  'service-id, vercel-api-url, vercel-token, vercel-team-id, and GITHUB_API_URL for the token.',
-  '',
-  `Scenario knobs: curl -s ${e.control}/knobs -d '{"unhealthyRelease": true}'`,
+  `Scenario knobs, for example the next release is unhealthy:`,
+  `  curl -s ${e.control}/knobs -d '{"unhealthyRelease": true}'`,
   '',
   CONTROL_HELP
 ]

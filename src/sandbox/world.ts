@@ -141,18 +141,43 @@ export class World {
     }
   }
 
-  /** The environment an action or the CLI needs to talk to this world. */
+  /** The environment the CLI (or an action run by hand) needs for GitHub. */
   env(): Record<string, string> {
     return {
       GITHUB_API_URL: this.github.url,
       GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
-      GITHUB_TOKEN: this.github.token,
-      SHIPGATE_RENDER_API_URL: this.render.url,
-      SHIPGATE_RENDER_API_KEY: this.render.apiKey,
-      SHIPGATE_SERVICE_ID: API_SERVICE,
-      SHIPGATE_VERCEL_API_URL: this.vercel.url,
-      SHIPGATE_VERCEL_TOKEN: this.vercel.token,
-      SHIPGATE_VERCEL_TEAM_ID: this.vercel.teams[0]
+      GITHUB_TOKEN: this.github.token
+    }
+  }
+
+  /** The inputs that point each action at this world (as CLI flags or `with:`). */
+  inputs(): Record<string, Record<string, string>> {
+    const e = this.endpoints()
+    const web = WEB_APPS[0]
+    const render = {
+      'render-api-url': this.render.url,
+      'render-api-key': this.render.apiKey,
+      'service-id': API_SERVICE
+    }
+    const vercel = {
+      'vercel-api-url': this.vercel.url,
+      'vercel-token': this.vercel.token,
+      'team-id': this.vercel.teams[0],
+      'project-id': web.id,
+      'production-url': this.vercel.productionUrl(web.id),
+      'health-paths': '/,/api/health'
+    }
+    return {
+      'smoke-health': { url: e.apiHealth.join(',') },
+      'deploy-api': { ...render, 'health-url': e.apiHealth[0], 'health-interval': '1s' },
+      'deploy-web': {
+        ...vercel,
+        app: web.app,
+        'deployment-url-template': this.vercel.deploymentUrlTemplate,
+        'health-interval': '1s'
+      },
+      rollback: { platform: 'render', ...render, 'health-url': e.apiHealth[0] },
+      'rollback (web)': { platform: 'vercel', ...vercel, name: web.app }
     }
   }
 
