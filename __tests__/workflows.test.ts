@@ -94,8 +94,17 @@ function needed(wf: Workflow): Record<string, number> {
 }
 
 /** Runs a step's own bash the way the runner does, returning its outputs and summary. */
-function runPlanStep(step: Step, env: Record<string, string>, gh = 'exit 1') {
+function runPlanStep(
+  step: Step,
+  env: Record<string, string>,
+  gh = 'exit 1',
+  files: Record<string, string> = {}
+) {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-wf-'))
+  for (const [name, text] of Object.entries(files)) {
+    execFileSync('mkdir', ['-p', path.dirname(path.join(dir, name))])
+    writeFileSync(path.join(dir, name), text)
+  }
   const output = path.join(dir, 'output')
   const summary = path.join(dir, 'summary')
   writeFileSync(output, '')
@@ -107,6 +116,7 @@ function runPlanStep(step: Step, env: Record<string, string>, gh = 'exit 1') {
   writeFileSync(path.join(bin, 'gh'), `#!/bin/sh\n${gh}\n`)
   chmodSync(path.join(bin, 'gh'), 0o755)
   const result = spawnSync('bash', ['-e', '-c', step.run ?? ''], {
+    cwd: dir,
     encoding: 'utf8',
     env: {
       PATH: `${bin}:${process.env.PATH}`,
@@ -309,6 +319,30 @@ describe('reusable workflows', () => {
     expect(bad.code).toBe(1)
     expect(bad.stdout).toContain('::error::app must be all, web, merchant or admin')
     expect(runPlanStep(plan, { APP: 'all', ENVIRONMENT: 'prod' }).code).toBe(1)
+  })
+
+  it('deploy-web: one table of every app; promoted lists only apps left in production', () => {
+    const table = byName('deploy-web.yml').jobs.summary.steps!.find(st => st.id === 'table')!
+    const result = (app: string, result: string, promoted: string, rolledBack: string) =>
+      JSON.stringify({
+        app,
+        result,
+        'deployment-url': `https://${app}-abc.vercel.app`,
+        promoted,
+        'rolled-back': rolledBack,
+        'duration-seconds': '90'
+      })
+    const run = runPlanStep(table, {}, 'exit 1', {
+      'shipgate-results/deploy-web-web.json': result('web', 'success', 'true', 'false'),
+      'shipgate-results/deploy-web-merchant.json': result('merchant', 'failure', 'true', 'true'),
+      'shipgate-results/deploy-web-admin.json': result('admin', 'failure', 'false', 'false')
+    })
+    expect(run.code).toBe(0)
+    expect(run.outputs.promoted).toBe('web')
+    expect(JSON.parse(run.outputs.results)).toHaveLength(3)
+    expect(run.summary).toContain(
+      '| merchant | failure | https://merchant-abc.vercel.app | true | true | 90 |'
+    )
   })
 
   it('the rollback matrix maps targets to platforms; `to` only for a single target', () => {
