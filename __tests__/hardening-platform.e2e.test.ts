@@ -107,6 +107,33 @@ describe('deploy-api behind a faulty proxy', () => {
     })
   })
 
+  it('a wait that fails after the deploy already went live gates it instead', async () => {
+    // Live 100 ms after creation, before the first poll.
+    render.nextDeploys.push({ createdMs: 100, buildMs: 0, updateMs: 0 })
+    renderProxy.fault({
+      method: 'GET',
+      path: ONE_DEPLOY,
+      answer: { kind: 'status', status: 404, body: '{"message":"not found"}' }
+    })
+    const run = await deploy()
+    // The cancel came too late (Render: not in progress), so the gate decided.
+    expect(render.calls('POST', /\/cancel$/).map(r => r.status)).toEqual([400])
+    expect(render.calls('GET', /^\/health\//).length).toBeGreaterThan(0)
+    expect(run.code).toBe(0)
+    expect(run.outputs).toMatchObject({ status: 'live', healthy: 'true' })
+  })
+
+  it('a rollback whose 201 is truncated is found, not re-sent', async () => {
+    render.nextDeploys.push({ healthy: false })
+    renderProxy.fault({ method: 'POST', path: /\/rollback$/, answer: { kind: 'truncate' } })
+    const run = await deploy()
+    expect(run.code).toBe(1)
+    expect(render.calls('POST', /\/rollback$/)).toHaveLength(1)
+    const rb = render.deploys.find(d => d.trigger === 'rollback')!
+    expect(run.outputs).toMatchObject({ 'rolled-back': 'true', 'rollback-deploy-id': rb.id })
+    expect(github.openIssues()[0].title).toMatch(/^\[SEV2\]/)
+  })
+
   describe('item 2: GitHub answers', () => {
     const seedIncident = (): ReturnType<FakeGitHub['seed']> =>
       github.seed({

@@ -9,6 +9,7 @@ import {
   jsonProblem,
   MalformedAnswerError
 } from '../src/providers/http/client.js'
+import { waitForDeploy } from '../src/providers/render/wait.js'
 import { GitHub, isGitHubRateLimit } from '../src/providers/github/client.js'
 import { DeploymentRecord } from '../src/engines/deployment.js'
 import {
@@ -86,6 +87,31 @@ describe('HttpClient: an answer the caller cannot use is a failed call', () => {
   it('without a check, answers are returned as before', async () => {
     answers.push(html)
     expect((await client.request(`${server.url}/x`)).status).toBe(200)
+  })
+})
+
+describe('waitForDeploy: a cancel whose answer is unusable', () => {
+  it('still counts as cancelled when the deploy shows canceled', async () => {
+    let t = 0
+    // The cancel goes through on Render, but its answer is unusable.
+    let cancelled = false
+    const client = {
+      getDeploy: async (_s: string, id: string, _d?: number) =>
+        ({ id, status: cancelled ? 'canceled' : 'build_in_progress' }) as const,
+      cancelDeploy: async (): Promise<never> => {
+        cancelled = true
+        throw new MalformedAnswerError('Render API POST cancel answered 200 with {}', 200, '{}')
+      }
+    }
+    const r = await waitForDeploy({
+      client,
+      serviceId: 'srv',
+      deploy: { id: 'dep-1', status: 'created' },
+      timeoutMs: 1000,
+      now: () => t,
+      sleep: async ms => void (t += ms)
+    })
+    expect(r).toMatchObject({ outcome: 'timeout', canceled: true, status: 'canceled' })
   })
 })
 
