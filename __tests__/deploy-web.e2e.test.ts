@@ -454,6 +454,36 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     expect(vercel.production(PRJ)).toBe(d.id)
   })
 
+  it('health-checks add JSON rules to both gates; health-url is checked with production only', async () => {
+    const checks = (status: string): string =>
+      `- url: /api/health\n  name: api\n  json:\n    status: ${status}\n    deployment: { match: '^dpl_' }\n`
+    const run = await deploy({
+      'health-paths': '/',
+      'health-checks': checks('ok'),
+      'health-url': `${vercel.url}/_prod/web/extra`
+    })
+    expect(run.errors).toEqual([])
+    expect(run.code).toBe(0)
+    const [d] = vercel.created()
+    const paths = new Set(vercel.requests.map(r => r.path))
+    for (const p of [
+      `/${d.id}/`,
+      `/${d.id}/api/health`,
+      '/_prod/web/',
+      '/_prod/web/api/health',
+      '/_prod/web/extra'
+    ])
+      expect(paths.has(p)).toBe(true)
+    expect(paths.has(`/${d.id}/extra`)).toBe(false)
+
+    const failing = await deploy({ 'health-paths': '/', 'health-checks': checks('degraded') })
+    expect(failing.code).toBe(1)
+    expect(failing.errors.join('\n')).toMatch(
+      /failed its health gate before promotion \(api: status is "ok"/
+    )
+    expect(vercel.calls('POST', PROMOTE)).toHaveLength(1)
+  })
+
   it('rejects bad inputs before calling Vercel', async () => {
     const run = await deploy({ 'deployment-url-template': 'http://proxy.internal/app' })
     expect(run.code).toBe(1)

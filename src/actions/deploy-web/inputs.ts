@@ -45,7 +45,7 @@ function deploymentRef() {
 function paths() {
   return z.string().transform((raw, ctx) => {
     const list = raw === '' ? ['/'] : splitList(raw)
-    const bad = list.find(p => !p.startsWith('/') || /\s/.test(p))
+    const bad = list.length === 0 ? raw : list.find(p => !p.startsWith('/') || /\s/.test(p))
     if (bad !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -181,7 +181,7 @@ export function getInputs(
   }
   // Fail on a bad check now, before anything is created.
   stagedGate(inputs, 'https://app-abc.vercel.app')
-  if (inputs.productionUrl) productionGate(inputs)
+  productionGate(inputs)
   return inputs
 }
 
@@ -196,34 +196,44 @@ export function fillTemplate(template: string, d: { id: string; url: string }): 
 export function stagedGate(inputs: WebInputs, base: string): HealthConfig {
   const headers = { ...inputs.gate.headers }
   if (inputs.protectionBypass) headers['x-vercel-protection-bypass'] = inputs.protectionBypass
-  return gateConfig(inputs, base, false, headers)
+  return gateConfig(inputs, base, headers)!
 }
 
-/** The gate on production after a promote or rollback: also health-url and absolute checks. */
-export function productionGate(inputs: WebInputs): HealthConfig {
-  return gateConfig(inputs, inputs.productionUrl, true, inputs.gate.headers)
+/**
+ * The gate on production after a promote or rollback: health-paths and path checks
+ * under production-url, plus health-url and absolute checks. Undefined when none apply.
+ */
+export function productionGate(inputs: WebInputs): HealthConfig | undefined {
+  return gateConfig(inputs, inputs.productionUrl || undefined, inputs.gate.headers, true)
 }
 
 function gateConfig(
   inputs: WebInputs,
-  base: string,
-  absolute: boolean,
-  headers: Record<string, string>
-): HealthConfig {
+  base: string | undefined,
+  headers: Record<string, string>,
+  production = false
+): HealthConfig | undefined {
   const g = inputs.gate
-  const root = base.replace(/\/+$/, '')
-  const checks = g.checks
-    .filter(c => c.url.startsWith('/') || absolute)
-    // Joined, not resolved: a template such as http://proxy/{id} keeps its path.
-    .map(c => (c.url.startsWith('/') ? { ...c, url: root + c.url } : c))
-  const urls = [...g.paths.map(p => root + (p === '/' ? '/' : p)), ...(absolute ? g.urls : [])]
+  const root = base?.replace(/\/+$/, '')
+  // Joined, not resolved: a template such as http://proxy/{id} keeps its path.
+  const under = root === undefined ? [] : g.paths.map(p => root + p)
+  const checks = g.checks.flatMap(c =>
+    c.url.startsWith('/')
+      ? root === undefined
+        ? []
+        : [{ ...c, url: root + c.url }]
+      : production
+        ? [c]
+        : []
+  )
+  const defaults = { expectStatus: g.expectStatus, maxLatencyMs: g.maxLatencyMs, headers }
+  const specs = [
+    ...buildChecks(under, checks, defaults, { url: 'health-paths', checks: 'health-checks' }),
+    ...(production ? buildChecks(g.urls, [], defaults, { url: 'health-url', checks: 'health-checks' }) : [])
+  ]
+  if (specs.length === 0) return undefined
   return {
-    checks: buildChecks(
-      urls,
-      checks,
-      { expectStatus: g.expectStatus, maxLatencyMs: g.maxLatencyMs, headers },
-      { url: 'health-paths', checks: 'health-checks' }
-    ),
+    checks: specs,
     requestTimeoutMs: g.requestTimeoutMs,
     timeoutMs: g.timeoutMs,
     intervalMs: g.intervalMs,

@@ -4,6 +4,7 @@ import type { RunContext } from '../../runtime/context.js'
 import { errorMessage } from '../../runtime/errors.js'
 import type { Host } from '../../runtime/host.js'
 import { runAction, type Outcome, type RunState } from '../../runtime/run-action.js'
+import type { HealthConfig } from '../../engines/health/health.js'
 import { healthStep, type HealthStep } from '../../engines/health/step.js'
 import { incidents, type Incidents } from '../../engines/incident/lifecycle.js'
 import { rollBackAndGate, type RollbackResult } from '../../engines/rollback.js'
@@ -184,18 +185,19 @@ async function deployAndGate(run: Run): Promise<Verdict> {
   if (!alias.done) return promotionFailed(run, d, alias.problem ?? 'the promotion did not complete')
   outputs.set('promoted', true)
   host.log.info(`Production now serves ${d.id} (promotion took ${Math.round(alias.elapsedMs)}ms)`)
-  if (!inputs.productionUrl)
+  const gate = productionGate(inputs)
+  if (!gate)
     return succeed(
       run,
       d,
-      `✅ deployment ${d.id} of ${run.app} passed its gate and serves production (no production-url: production not verified)`
+      `✅ deployment ${d.id} of ${run.app} passed its gate and serves production (no production-url or health-url: production not verified)`
     )
   const production = await healthStep(
     host,
     summary,
     'Health gate (production)',
-    `Health gate on production (${inputs.productionUrl}) after promoting ${d.id}`,
-    productionGate(inputs)
+    `Health gate on production (${inputs.productionUrl || gate.checks[0].url}) after promoting ${d.id}`,
+    gate
   )
   if (production.gate.healthy)
     return succeed(
@@ -203,7 +205,7 @@ async function deployAndGate(run: Run): Promise<Verdict> {
       d,
       `✅ deployment ${d.id} of ${run.app} promoted and healthy in production (${production.gate.results.length} check(s))`
     )
-  return rollBackAndReport(run, d, staged, production)
+  return rollBackAndReport(run, d, staged, production, gate)
 }
 
 /** One `POST /v13/deployments` for the workflow's commit, staged (no domains). */
@@ -343,7 +345,7 @@ async function promotionFailed(run: Run, d: Deployment, problem: string): Promis
 }
 
 /** Rolls production back to the deployment that served before (Instant Rollback), then re-gates. */
-async function rollBack(run: Run, d: Deployment): Promise<RollbackResult> {
+async function rollBack(run: Run, d: Deployment, gate: HealthConfig): Promise<RollbackResult> {
   const { inputs, previous, state, host, vercel, project } = run
   if (!inputs.rollbackOnFailure)
     return {
@@ -361,7 +363,7 @@ async function rollBack(run: Run, d: Deployment): Promise<RollbackResult> {
     host,
     summary: state.summary,
     targetId: previous,
-    health: productionGate(inputs),
+    health: gate,
     warning: AUTO_ASSIGN_OFF,
     platform: vercelRollback({
       client: vercel,
@@ -381,10 +383,11 @@ async function rollBackAndReport(
   run: Run,
   d: Deployment,
   staged: HealthStep,
-  production: HealthStep
+  production: HealthStep,
+  gate: HealthConfig
 ): Promise<Verdict> {
   const { inputs, previous, state } = run
-  const { rollbackId, after, problem, actions } = await rollBack(run, d)
+  const { rollbackId, after, problem, actions } = await rollBack(run, d, gate)
   const restored = after?.gate.healthy === true
   const level: Severity = restored
     ? 'sev2'
@@ -409,7 +412,7 @@ async function rollBackAndReport(
     severity,
     cause: `deployment ${d.id} unhealthy in production, ${outcome}`,
     details: [
-      `Vercel deployment \`${d.id}\` of \`${run.app}\` (project \`${run.project.name}\`) passed its staged gate, was promoted, and production (${inputs.productionUrl}) then failed its health gate.`,
+      `Vercel deployment \`${d.id}\` of \`${run.app}\` (project \`${run.project.name}\`) passed its staged gate, was promoted, and production${inputs.productionUrl ? ` (${inputs.productionUrl})` : ''} then failed its health gate.`,
       previous ? `Previous production deployment: \`${previous}\`.` : '',
       rollbackId ? `Rolled back to \`${rollbackId}\`.` : '',
       restored ? 'The rollback restored health.' : 'Health is not restored.'
@@ -428,7 +431,7 @@ async function rollBackAndReport(
   await run.record.finish(
     'failure',
     `Deployment ${d.id} unhealthy in production; ${outcome}`,
-    inputs.productionUrl
+    inputs.productionUrl || undefined
   )
   return {
     ok: false,
