@@ -569,6 +569,32 @@ describe('this repository', () => {
     expect(count).toBeGreaterThan(0)
   })
 
+  it('publish takes the release notes of the tagged version from CHANGELOG.md', () => {
+    const step = byName('publish.yml').jobs.publish.steps!.find(
+      st => st.name === 'Release notes from CHANGELOG.md'
+    )!
+    const changelog = readFileSync(path.join(ROOT, 'CHANGELOG.md'), 'utf8')
+    const version = /^## \[(\d+\.\d+\.\d+)\]/m.exec(changelog)![1]
+    const files = (pkg: string) => ({
+      'CHANGELOG.md': changelog,
+      'package.json': JSON.stringify({ version: pkg })
+    })
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-notes-'))
+    const ok = runPlanStep(step, { TAG: `v${version}`, RUNNER_TEMP: dir }, 'exit 1', files(version))
+    expect(ok.code).toBe(0)
+    const notes = readFileSync(path.join(dir, 'notes.md'), 'utf8')
+    expect(notes).toContain('### Added')
+    expect(notes).not.toContain('## [')
+    expect(notes).not.toMatch(/^\[[^\]]+\]: /m)
+    // A tag without its CHANGELOG section, or with another package.json version, is refused.
+    expect(
+      runPlanStep(step, { TAG: 'v9.9.9', RUNNER_TEMP: dir }, 'exit 1', files('9.9.9')).stdout
+    ).toContain('CHANGELOG.md has no section "## [9.9.9]"')
+    expect(
+      runPlanStep(step, { TAG: `v${version}`, RUNNER_TEMP: dir }, 'exit 1', files('0.0.1')).code
+    ).toBe(1)
+  })
+
   it('Dependabot keeps the actions and the npm packages current', () => {
     const config = parse(readFileSync(path.join(ROOT, '.github/dependabot.yml'), 'utf8'))
     expect(
