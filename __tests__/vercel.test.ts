@@ -158,6 +158,31 @@ describe('VercelClient against the Vercel fake', () => {
     await expect(c.promote(PRJ, a.id)).rejects.toThrow(/not the current production deployment/)
   })
 
+  it('a promote or rollback that Vercel ran but answered 502 or reset is found, not re-sent', async () => {
+    const c = client({ now: Date.now, sleep: ms => new Promise(r => setTimeout(r, ms)) })
+    fake.nextDeployments.push({ queuedMs: 0, buildMs: 0 })
+    const d = await c.createDeployment(body('p'))
+    fake.fault({ method: 'POST', path: /promote/, status: 502, afterProcessing: true, times: 1 })
+    expect(await c.promote(PRJ, d.id)).toBe('started')
+    expect(fake.calls('POST', /promote/)).toHaveLength(1)
+    await waitForAlias({
+      client: c,
+      projectId: PRJ,
+      deploymentId: d.id,
+      type: 'promote',
+      timeoutMs: 2000
+    })
+    fake.fault({ method: 'POST', path: /rollback/, reset: true, afterProcessing: true, times: 1 })
+    await c.rollback(PRJ, 'dpl_old')
+    expect(fake.calls('POST', /rollback/)).toHaveLength(1)
+    // Not processed at all: the failure stands.
+    fake.nextDeployments.push({ queuedMs: 0, buildMs: 0 })
+    const e = await c.createDeployment(body('e'))
+    fake.fault({ method: 'POST', path: /promote/, status: 500, times: 1 })
+    await expect(c.promote(PRJ, e.id)).rejects.toThrow(/the Vercel API failed \(500\)/)
+    expect(fake.calls('POST', /promote/)).toHaveLength(2)
+  })
+
   it('rollback: the v1 path, or the CLI v9 path with {} when v1 answers 404', async () => {
     const c = client()
     fake.nextDeployments.push({ queuedMs: 0, buildMs: 0 })

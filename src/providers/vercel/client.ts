@@ -7,6 +7,7 @@ import {
   sleep as realSleep,
   type HttpResponse
 } from '../http/client.js'
+import { errorMessage } from '../../runtime/errors.js'
 import { redact } from '../../runtime/redact.js'
 
 export const DEFAULT_VERCEL_API_URL = 'https://api.vercel.com'
@@ -291,7 +292,8 @@ export class VercelClient {
       body: {},
       accept: [409],
       about: `the promotion of ${deploymentId}`
-    })
+    }).catch(e => this.afterAmbiguous(e, projectId, deploymentId, 'promote'))
+    if (answer === 'started') return 'started'
     if (answer.status === 202) return 'queued'
     if (answer.status !== 409) return 'started'
     // 409 is also "another alias job is running": only a current deployment counts as done.
@@ -320,7 +322,7 @@ export class VercelClient {
         path: `/v1/projects/${enc(projectId)}/rollback/${enc(deploymentId)}`,
         query: { description },
         about
-      })
+      }).catch(e => this.afterAmbiguous(e, projectId, deploymentId, 'rollback'))
     } catch (error) {
       if (!(error instanceof VercelApiError) || error.status !== 404) throw error
       this.o.log?.('Vercel answered 404 to the v1 rollback path: trying the CLI path (v9)')
@@ -350,6 +352,29 @@ export class VercelClient {
       request: project.lastAliasRequest ?? null,
       productionId: project.targets?.production?.id
     }
+  }
+
+  /**
+   * A promote or rollback POST that failed ambiguously (5xx, reset, unusable
+   * answer) may have started its job: look at the project instead of re-sending.
+   */
+  private async afterAmbiguous(
+    error: unknown,
+    projectId: string,
+    deploymentId: string,
+    type: 'promote' | 'rollback'
+  ): Promise<'started'> {
+    if (!ambiguous(error)) throw error
+    const status = await this.aliasStatus(projectId)
+    const job = status.request
+    if (
+      (job?.type === type && job.toDeploymentId === deploymentId) ||
+      status.productionId === deploymentId
+    ) {
+      this.o.log?.(`${errorMessage(error)}; Vercel did start the ${type} of ${deploymentId}`)
+      return 'started'
+    }
+    throw error
   }
 
   /** Polls the newest deployments of the project for one whose meta matches. */
