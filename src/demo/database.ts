@@ -1,45 +1,72 @@
-// Scratch databases for the demo's db steps, on DATABASE_URL's server (default
-// the local one), created fresh and dropped at the end; skipped when unreachable.
+// Scratch databases for the demo's db steps, on DATABASE_URL's server (default the
+// local one): `shipgate_demo_<name>`, created on first use and emptied before and
+// after every run (DROP DATABASE forces a checkpoint, seconds on a busy server).
+// An advisory lock keeps two demos from sharing them at once. Skipped when unreachable.
 import pg from 'pg'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
 
 export type Scratch = { url: string } | { skipped: string }
 
+const LOCK = 7_421_001
+
+async function connect(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
+  await c.connect()
+  return c
+}
+
+/** Drops every schema the run created (the database stays, empty). */
+async function empty(url: string): Promise<void> {
+  const c = await connect(url)
+  try {
+    const { rows } = await c.query<{ nspname: string }>(
+      "select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema'"
+    )
+    for (const r of rows) await c.query(`drop schema ${pg.escapeIdentifier(r.nspname)} cascade`)
+    await c.query('create schema public')
+  } finally {
+    await c.end()
+  }
+}
+
 export function scratchDatabases(serverUrl = DEFAULT_DATABASE_URL) {
-  const created: string[] = []
-  const connect = async <T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
-    await c.connect()
-    try {
-      return await fn(c)
-    } finally {
-      await c.end()
-    }
+  const used: string[] = []
+  let admin: pg.Client | undefined
+  const urlOf = (name: string): string => {
+    const u = new URL(serverUrl)
+    u.pathname = `/${name}`
+    return u.toString()
   }
   return {
-    /** A new empty database (`shipgate_demo_<pid>_<suffix>`), with `sql` run in it. */
-    async create(suffix: string, sql = ''): Promise<Scratch> {
-      const name = `shipgate_demo_${process.pid}_${suffix}`
+    /** An empty database `shipgate_demo_<name>`, with `sql` run in it. */
+    async create(name: string, sql = ''): Promise<Scratch> {
+      const db = `shipgate_demo_${name}`
       try {
-        await connect(serverUrl, c => c.query(`create database ${name}`))
+        if (!admin) {
+          admin = await connect(serverUrl)
+          await admin.query('select pg_advisory_lock($1)', [LOCK])
+        }
+        const exists = await admin.query('select 1 from pg_database where datname = $1', [db])
+        if (exists.rowCount === 0) await admin.query(`create database ${db}`)
       } catch (error) {
         return {
           skipped: `skipped: no Postgres reachable at ${shown(serverUrl)} (${(error as Error).message}); set DATABASE_URL to a server where scratch databases may be created to run these steps`
         }
       }
-      created.push(name)
-      const u = new URL(serverUrl)
-      u.pathname = `/${name}`
-      const url = u.toString()
-      if (sql) await connect(url, c => c.query(sql))
-      return { url }
+      used.push(db)
+      await empty(urlOf(db))
+      if (sql) {
+        const c = await connect(urlOf(db))
+        await c.query(sql).finally(() => c.end())
+      }
+      return { url: urlOf(db) }
     },
-    async dropAll(): Promise<void> {
-      for (const name of created.splice(0))
-        await connect(serverUrl, c =>
-          c.query(`drop database if exists ${name} with (force)`)
-        ).catch(() => {})
+    /** Empties the databases used and releases them for the next run. */
+    async release(): Promise<void> {
+      for (const db of used.splice(0)) await empty(urlOf(db)).catch(() => {})
+      await admin?.end().catch(() => {})
+      admin = undefined
     }
   }
 }

@@ -155,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await world.stop()
-    await db.dropAll()
+    await db.release()
     rmSync(scratch, { recursive: true, force: true })
   }
   const issues = world.github.issues

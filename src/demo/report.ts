@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { marked } from 'marked'
 import type { FakeIssue } from '../fakes/github.js'
+import { table } from '../runtime/summary.js'
 import type { ScenarioRun } from './main.js'
 
 export function slug(text: string): string {
@@ -27,7 +28,7 @@ export function issuesMarkdown(issues: FakeIssue[]): string {
       const labels = i.labels.map(l => `\`${l.name}\``).join(' ')
       const comments = i.comments.map((c, n) => `#### Comment ${n + 1}\n\n${c.body}`)
       return [
-        `## #${i.number} ${i.title}`,
+        `<a id="issue-${i.number}"></a>\n\n## #${i.number} ${i.title}`,
         `**${i.state}**${i.state_reason ? ` (${i.state_reason})` : ''} · labels ${labels || '—'} · opened ${i.created_at}${i.closed_at ? ` · closed ${i.closed_at}` : ''}`,
         i.body ?? '',
         ...comments
@@ -53,7 +54,17 @@ export function writeReport(
   issues: FakeIssue[],
   header: string
 ): string {
-  const parts: string[] = [header]
+  const overview = table(
+    ['', 'Scenario', 'Outcome', 'Steps', 'Time'],
+    runs.map((r, i) => [
+      i + 1,
+      r.title,
+      MARK[r.outcome],
+      r.steps.map(s => `${s.label}: exit ${s.code}`).join('; '),
+      `${(r.durationMs / 1000).toFixed(1)} s`
+    ])
+  )
+  const parts: string[] = [header, overview]
   runs.forEach((r, i) => {
     const n = i + 1
     const checks = r.checks.map(c => `- ${c.ok ? '✅' : '❌'} ${c.what}`).join('\n')
@@ -81,7 +92,11 @@ export function writeReport(
   parts.push(
     `# Issues in the fake GitHub\n\n<section class="issue">\n\n${issuesMd.split('\n\n---\n\n').join('\n\n</section>\n\n<section class="issue">\n\n')}\n\n</section>`
   )
-  const body = marked.parse(parts.join('\n\n'), { gfm: true, async: false })
+  // Links to the fake GitHub's issues go to their copy further down the page.
+  const local = parts
+    .join('\n\n')
+    .replace(/https:\/\/github\.com\/[\w.-]+\/[\w.-]+\/issues\/(\d+)/g, '#issue-$1')
+  const body = marked.parse(local, { gfm: true, async: false })
   const html = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Shipgate demo report</title><style>${CSS}</style></head><body>\n${body}\n</body></html>\n`
   const file = path.join(dir, 'report.html')
   writeFileSync(file, html)
