@@ -113,17 +113,23 @@ describe('smoke-health (dist bundle through the runner harness)', () => {
   })
 
   it('does not call a flapping endpoint healthy when 3 consecutive passes are required', async () => {
-    health.set('/flap', { kind: 'flap' })
+    // Fail, pass, fail, pass ... from the very first request.
+    health.set('/flap', { kind: 'flap', first: 'fail' })
     const run = await smoke({ url: `${health.url}/flap`, successes: '3', timeout: '1500ms' })
     expect(run.code).toBe(1)
     expect(run.outputs.healthy).toBe('false')
     expect(health.hitsOf('/flap')).toBeGreaterThanOrEqual(3)
+    // It did flap: rounds failed and passed by turns, never three passes in a row.
+    expect(run.stdout).toMatch(/round 1: fail[\s\S]*round 2: pass \(1\/3\)[\s\S]*round 3: fail/)
+    expect(run.stdout).not.toContain('(2/3)')
+    expect(run.outputs.severity).toBe('sev1')
   })
 
   it('passes a flapping endpoint with the default single success', async () => {
-    health.set('/flap2', { kind: 'flap' })
+    health.set('/flap2', { kind: 'flap', first: 'fail' })
     const run = await smoke({ url: `${health.url}/flap2` })
     expect(run.outputs.healthy).toBe('true')
+    expect(run.stdout).toMatch(/round 1: fail[\s\S]*round 2: pass \(1\/1\)/)
   })
 
   it('evaluates status sets, body and JSON assertions from the checks list', async () => {
