@@ -24,6 +24,9 @@ import { FakeGitHub } from '../src/fakes/github.js'
 import { sendJson, TestServer } from '../src/fakes/http-server.js'
 import { FaultProxy } from '../src/fakes/fault-proxy.js'
 import { addSecret, clearSecrets } from '../src/runtime/redact.js'
+import { recordingHost, VirtualClock } from '../src/fakes/host.js'
+import { FakeRender } from '../src/fakes/render.js'
+import { run as deployApi } from '../src/actions/deploy-api/run.js'
 import type { Logger } from '../src/runtime/logger.js'
 import type { RunContext } from '../src/runtime/context.js'
 
@@ -269,6 +272,43 @@ describe('item 7: the incident marker', () => {
       expect(await findIncident(client, { ...s, target: 'b' })).toBeUndefined()
       expect((await findIncident(client, s))?.number).toBe(1)
     } finally {
+      await github.stop()
+    }
+  })
+})
+
+describe('item 1: a deploy Render created but nobody can find', () => {
+  it('is an incident (SEV2: it may go live ungated), not a bare error', async () => {
+    const clock = new VirtualClock()
+    const render = await FakeRender.start({ now: () => clock.now() })
+    const github = await new FakeGitHub().start()
+    try {
+      render.addService({ id: 'srv-api1', name: 'api', liveDeployId: 'dep-old' })
+      render.answer202 = true
+      render.nextDeploys.push({ hiddenMs: 600_000 })
+      const h = recordingHost({
+        inputs: {
+          'github-token': github.token,
+          'render-api-key': render.apiKey,
+          'service-id': 'srv-api1',
+          'render-api-url': render.url
+        },
+        clock,
+        context: { apiUrl: github.url, owner: github.owner, repo: github.repo }
+      })
+      const outcome = await deployApi(h)
+      expect(outcome.status).toBe('failed')
+      expect(outcome.verdict).toMatch(
+        /no matching new deploy appeared.*it may go live without a health gate/
+      )
+      expect(render.calls('POST', /\/deploys$/)).toHaveLength(1)
+      const [issue] = github.openIssues()
+      expect(issue?.title).toMatch(
+        /^\[SEV2\] production: deploy-api failed for api: Render created a deploy/
+      )
+      expect(h.record.outputs['issue-number']).toBe(String(issue.number))
+    } finally {
+      await render.close()
       await github.stop()
     }
   })

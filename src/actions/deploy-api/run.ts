@@ -7,7 +7,12 @@ import { healthStep, type HealthStep } from '../../engines/health/step.js'
 import { incidents, type Incidents } from '../../engines/incident/lifecycle.js'
 import { rollBackAndGate, type RollbackResult } from '../../engines/rollback.js'
 import { formatDuration } from '../../runtime/inputs.js'
-import { RenderClient, type Deploy, type Service } from '../../providers/render/client.js'
+import {
+  RenderClient,
+  UnidentifiedDeployError,
+  type Deploy,
+  type Service
+} from '../../providers/render/client.js'
 import { forEnvironment, type Severity } from '../../engines/incident/severity.js'
 import { table } from '../../runtime/summary.js'
 import { DeploymentRecord } from '../../engines/deployment.js'
@@ -126,11 +131,17 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
   host.log.info(
     `Deploying ${what} to ${service.name} (${service.id})${inputs.clearCache ? ', clearing the build cache' : ''}`
   )
-  const { deploy } = await render.createDeploy(service.id, {
-    commitId: inputs.commit || undefined,
-    imageUrl: inputs.imageUrl || undefined,
-    clearCache: inputs.clearCache
-  })
+  let deploy: Deploy
+  try {
+    ;({ deploy } = await render.createDeploy(service.id, {
+      commitId: inputs.commit || undefined,
+      imageUrl: inputs.imageUrl || undefined,
+      clearCache: inputs.clearCache
+    }))
+  } catch (error) {
+    if (error instanceof UnidentifiedDeployError) return unidentified(run, error)
+    throw error
+  }
   outputs.set('deploy-id', deploy.id)
 
   // 5. Wait for a terminal status. A cancelled run cancels the deploy it started.
@@ -198,6 +209,28 @@ function waitFor(run: Run, deploy: Deploy, cancelOnTimeout = true): Promise<Wait
     now: () => run.host.clock.now(),
     sleep: ms => run.host.clock.sleep(ms)
   })
+}
+
+/**
+ * Render created a deploy that could not be found: it cannot be followed, gated or
+ * cancelled, and may go live unchecked. The on-call must look (SEV2).
+ */
+async function unidentified(run: Run, error: UnidentifiedDeployError): Promise<Verdict> {
+  const { service } = run
+  const line = `${error.message}; it may go live without a health gate`
+  await run.record.finish('failure', line)
+  await run.incident.fail({
+    severity: forEnvironment('sev2', run.inputs.environment),
+    cause: 'Render created a deploy Shipgate could not identify',
+    details: `Render created a deploy on \`${service.name}\` (\`${service.id}\`) that Shipgate could not find among the service's newest deploys: ${line}.`,
+    evidence: table(['Service', 'Problem'], [[`${service.name} (${service.id})`, error.message]]),
+    actions: [
+      'Triggered one Render deploy (never re-sent); its answer did not say which deploy it was.',
+      "Looked for it in the service's newest deploys, without finding it; did not cancel anything."
+    ],
+    runbook: ['deploy-failed']
+  })
+  return { ok: false, verdict: `❌ ${line}` }
 }
 
 /**

@@ -112,6 +112,14 @@ export class RenderApiError extends HttpError {
   override name = 'RenderApiError'
 }
 
+/**
+ * Render said it created (2xx) or queued (202) a deploy that could not be found:
+ * it exists and may go live without a health gate.
+ */
+export class UnidentifiedDeployError extends Error {
+  override name = 'UnidentifiedDeployError'
+}
+
 /** Failures a poll can shrug off and try again later (no answer, an unusable one, 408/429/5xx). */
 export const isTransient = isTransientFailure
 
@@ -294,9 +302,11 @@ export class RenderClient {
         Math.min(AMBIGUOUS_FIND_MS, this.o.findTimeoutMs ?? AMBIGUOUS_FIND_MS)
       ).catch(() => undefined)
       if (!found) {
-        throw new Error(
-          `${error.message}, and no new deploy appeared: check the service's Deploys page before re-running`
-        )
+        const text = `${error.message}, and no new deploy appeared: check the service's Deploys page before re-running`
+        // A 2xx means Render created it: not knowing which one is not "nothing happened".
+        throw error instanceof MalformedAnswerError
+          ? new UnidentifiedDeployError(text)
+          : new Error(text)
       }
       return { deploy: found, queued: false }
     }
@@ -365,7 +375,7 @@ export class RenderClient {
         )
       if (found) return found
       if (this.now() >= deadline) {
-        throw new Error(
+        throw new UnidentifiedDeployError(
           'Render accepted the deploy (202) but no matching new deploy appeared within ' +
             `${Math.round(timeoutMs / 1000)}s: check the service's Deploys page before re-running`
         )
