@@ -435,7 +435,7 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
 
   it('a cancelled run cancels the deployment it created that still builds, and opens no incident', async () => {
     vercel.nextDeployments.push({ buildMs: Infinity })
-    const run = await deploy({ 'deploy-timeout': '30s' }, 1500)
+    const run = await deploy({ 'deploy-timeout': '30s' }, 3000)
     expect(run.code).toBe(1)
     const [d] = vercel.created()
     expect(run.outputs['deployment-id']).toBe(d.id)
