@@ -338,6 +338,18 @@ describe('the shipgate binary', () => {
     })
   })
 
+  it('runs from a checkout with npm exec', () => {
+    const out = execFileSync(
+      'npm',
+      ['exec', '--offline', '--', 'shipgate', 'smoke-health', '--help'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8'
+      }
+    )
+    expect(out).toMatch(/^shipgate smoke-health: Probe health endpoints/)
+  })
+
   it('runs from the packed tarball with no dependencies installed', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-pack-'))
     try {
