@@ -148,6 +148,9 @@ try {
         `Vercel API calls in all ${row.api}; all promoted: ${results.every(r => r.ok)}`
     )
   }
+  console.log(
+    'Of the time over the build, the two gates (staged, production) need at least 2 x (3 - 1) x 1 s = 4 s by their settings (3 passing rounds, 1 s apart); the rest is process start, noticing READY (the poll interval) and the promote job.'
+  )
   const schedule = [1, 5, 10, 20].map(min => {
     const n = scheduledPolls(min * 60_000)
     return `${min} min: ${n} (${(n / min).toFixed(1)}/min)`
