@@ -76,6 +76,7 @@ describe('HttpClient: an answer the caller cannot use is a failed call', () => {
     expect(error).toBeInstanceOf(MalformedAnswerError)
     expect((error as Error).message).toMatch(/^answered 200 with a body that is not JSON/)
     expect(isTransient(error)).toBe(true)
+    expect((error as MalformedAnswerError).attempts).toBe(4)
   })
 
   it('a POST is never re-sent because its answer was unusable', async () => {

@@ -191,10 +191,13 @@ export class HttpClient {
       const problem =
         response && response.status < 300 && options.check ? options.check(response) : undefined
       if (response && problem !== undefined) {
-        failure = new MalformedAnswerError(
-          `answered ${response.status} with ${problem}`,
-          response.status,
-          response.body
+        failure = Object.assign(
+          new MalformedAnswerError(
+            `answered ${response.status} with ${problem}`,
+            response.status,
+            response.body
+          ),
+          { attempts: attempt }
         )
         response = undefined
       }
@@ -320,6 +323,8 @@ export class HttpError extends Error {
  */
 export class MalformedAnswerError extends HttpError {
   override name = 'MalformedAnswerError'
+  /** Attempts the call made, the first included (set by the client that gave up). */
+  attempts = 1
 }
 
 /** Failures worth another try later: no answer, an unusable answer, 408, 429, 5xx. */

@@ -439,12 +439,15 @@ export class RenderClient {
         ...(post ? { retryRateLimited: true, timeoutMs: 30_000 } : {})
       })
     } catch (error) {
-      this.count(method, 1)
+      this.count(method, error instanceof MalformedAnswerError ? error.attempts : 1)
       if (error instanceof MalformedAnswerError) {
-        throw new MalformedAnswerError(
-          redact(`Render API ${method} ${path} ${error.message}`),
-          error.status,
-          error.body
+        throw Object.assign(
+          new MalformedAnswerError(
+            redact(`Render API ${method} ${path} ${error.message}`),
+            error.status,
+            error.body
+          ),
+          { attempts: error.attempts }
         )
       }
       if (error instanceof NetworkError) {
