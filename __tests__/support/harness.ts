@@ -117,6 +117,10 @@ export async function runAction(
     GITHUB_WORKSPACE: dir,
     RUNNER_TEMP: dir,
     RUNNER_OS: 'Linux',
+    // .ci/run's coverage: each bundle run writes its V8 coverage there.
+    ...(process.env.SHIPGATE_BUNDLE_COVERAGE
+      ? { NODE_V8_COVERAGE: process.env.SHIPGATE_BUNDLE_COVERAGE }
+      : {}),
     ...options.env
   }
   const token = options.token ?? ''
