@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -201,4 +201,38 @@ describe('npm run demo', () => {
     expect(statSync(png).size).toBeGreaterThan(20_000)
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG')
   })
+})
+
+describe('npm run sandbox', () => {
+  it('starts the world, prints its URLs and the flags for each action, and stops on Ctrl-C', async () => {
+    const child = spawn(process.execPath, ['script/demo.mjs', '--sandbox'], { cwd: process.cwd() })
+    let stdout = ''
+    child.stdout.on('data', d => (stdout += d))
+    const closed = new Promise<number | null>(resolve => child.on('close', resolve))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', () => stdout.includes('GET  /issues') && resolve())
+        child.on('close', () => reject(new Error(`sandbox exited:\n${stdout}`)))
+      })
+      const url = (label: string): string =>
+        stdout.match(new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+\\S*)`))![1]
+      const api = url('LMA API').replace(/\/health$/, '')
+      for (const p of ['/health', '/health/live', '/health/ready', '/health/metrics'])
+        expect((await fetch(`${api}${p}`)).status).toBe(200)
+      for (const label of ['Customer web', 'Merchant admin', 'Super admin'])
+        expect((await fetch(`${url(label)}/api/health`)).status).toBe(200)
+      const control = url('Control')
+      const set = await fetch(`${control}/knobs`, {
+        method: 'POST',
+        body: '{"unhealthyRelease": true}'
+      })
+      expect(await set.json()).toMatchObject({ unhealthyRelease: true })
+      expect(stdout).toMatch(/export GITHUB_API_URL=http:\/\/127\.0\.0\.1:\d+/)
+      for (const command of ['smoke-health', 'deploy-api', 'deploy-web', 'rollback'])
+        expect(stdout).toContain(`npm exec shipgate -- ${command} --`)
+    } finally {
+      child.kill('SIGINT')
+    }
+    expect(await closed).toBe(0)
+  }, 60_000)
 })
