@@ -13,6 +13,7 @@ import { waitForDeploy } from '../src/providers/render/wait.js'
 import { GitHub, isGitHubRateLimit } from '../src/providers/github/client.js'
 import { DeploymentRecord } from '../src/engines/deployment.js'
 import {
+  commentOnIncidents,
   findIncident,
   hasMarker,
   incidentBody,
@@ -254,6 +255,36 @@ describe('item 7: the incident marker', () => {
   it('neutralizeMarkup keeps code spans and prose readable', () => {
     expect(neutralizeMarkup('a < b, `x<y`, mail a@b.c')).toBe('a &lt; b, `x<y`, mail a@b.c')
     expect(neutralizeMarkup('```\n<!-- x -->\n```')).toBe('```\n<!-\u200b- x -->\n```')
+  })
+
+  it('a rollback comment quoting a gate is neutralised too', async () => {
+    const github = await new FakeGitHub().start()
+    try {
+      github.seed({
+        title: 'a',
+        body: `${marker('smoke-health/production/a')}\nearlier`,
+        labels: [{ id: 1, name: 'incident' }]
+      })
+      const client = new GitHub({
+        token: github.token,
+        apiUrl: github.url,
+        owner: 'acme',
+        repo: 'shop'
+      })
+      const { commented } = await commentOnIncidents(
+        client,
+        s,
+        [{ action: 'smoke-health', target: 'a' }],
+        `Rolled back. The endpoint said ${other} <b>hi</b>`,
+        quiet
+      )
+      expect(commented.map(i => i.number)).toEqual([1])
+      const [c] = github.issues[0].comments
+      expect(c.body).not.toContain('<!--')
+      expect(c.body).not.toContain('<b>')
+    } finally {
+      await github.stop()
+    }
   })
 
   it('a planted marker in another issue body is not matched', async () => {

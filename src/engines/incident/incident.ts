@@ -232,7 +232,8 @@ export async function commentOnIncidents(
     for (const t of targets) {
       const issue = await findIncident(github, { ...s, ...t })
       if (!issue || commented.some(i => i.number === issue.number)) continue
-      await github.comment(issue.number, redact(body))
+      // The body quotes gates and platforms: neutralised like every report.
+      await github.comment(issue.number, redact(neutralizeMarkup(body)))
       log.info(`Commented on incident #${issue.number}: ${issue.html_url}`)
       commented.push(issue)
     }
