@@ -375,6 +375,17 @@ describe('reusable workflows', () => {
       smoke: 'false'
     })
     expect(runPlanStep(plan, { STAGES: 'api,deploy', ENVIRONMENT: 'production' }).code).toBe(1)
+    // A smoke stage without its targets fails before anything is deployed.
+    const noTargets = runPlanStep(plan, {
+      STAGES: 'api,smoke',
+      ENVIRONMENT: 'production',
+      SMOKE_STAGING: '[]'
+    })
+    expect(noTargets.code).toBe(1)
+    expect(noTargets.stdout).toContain('SMOKE_TARGETS_PRODUCTION')
+    expect(
+      runPlanStep(plan, { STAGES: 'smoke', ENVIRONMENT: 'staging', SMOKE_STAGING: '[{}]' }).code
+    ).toBe(0)
   })
 })
 
