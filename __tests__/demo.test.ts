@@ -40,7 +40,8 @@ describe('npm run demo', () => {
       execFile(
         process.execPath,
         ['script/demo.mjs', '--out', out],
-        { cwd: process.cwd(), timeout: 110_000 },
+        // Without jest's NODE_OPTIONS: the demo runs as `npm run demo` would.
+        { cwd: process.cwd(), timeout: 110_000, env: { ...process.env, NODE_OPTIONS: '' } },
         (error, stdout, stderr) =>
           resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
       )

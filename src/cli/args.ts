@@ -75,7 +75,7 @@ export function parseFlags(command: string, argv: string[], action: ActionYaml):
         `Unexpected argument ${JSON.stringify(arg.slice(0, 80))}: ${command} takes only --input-name value flags (see shipgate ${command} --help)`
       )
     }
-    let name = m[1]
+    const name = m[1]
     let value = m[2]
     if (name === 'json' || name === 'verbose' || name === 'help') {
       if (value !== undefined) throw new UsageError(`Flag --${name} takes no value`)
@@ -116,7 +116,6 @@ export function parseFlags(command: string, argv: string[], action: ActionYaml):
       else
         throw new UsageError(`Flag --${name} needs a value: --${name} <value> or --${name}=<value>`)
     }
-    name = name.trim()
     parsed.flags[name] = name in parsed.flags ? `${parsed.flags[name]}\n${value}` : value
   }
   return parsed
