@@ -46,7 +46,7 @@ const tty = !!process.stdout.isTTY
 let progressShown = false
 function progress(text: string): void {
   if (!tty) return
-  const width = Math.max(20, (process.stdout.columns ?? 80) - 1)
+  const width = Math.max(20, (process.stdout.columns || 80) - 1)
   const line = `   … ${text}`
   process.stdout.write(`\r\x1b[K${line.length > width ? line.slice(0, width - 1) : line}`)
   progressShown = true

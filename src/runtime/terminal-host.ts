@@ -71,7 +71,7 @@ export function createTerminalHost<C>(
   }
   const draw = (): void => {
     if (!tty || !progress) return
-    const width = Math.max(20, (out.columns ?? 80) - 1)
+    const width = Math.max(20, (out.columns || 80) - 1)
     const line = `… ${progress} (${elapsed()})`
     clearLine()
     out.write(line.length > width ? `${line.slice(0, width - 1)}…` : line)
