@@ -296,6 +296,36 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
     }
   })
 
+  it('a cancelled run stops pg_dump, removes the partial file and opens no incident', async () => {
+    const bin = path.join(out, '..', `${path.basename(out)}-slow`)
+    mkdirSync(bin, { recursive: true })
+    writeFileSync(
+      path.join(bin, 'pg_dump'),
+      '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 99.1"; exit 0; fi\nprintf "PGDMP partial"\nexec sleep 30\n'
+    )
+    chmodSync(path.join(bin, 'pg_dump'), 0o755)
+    symlinkSync(execSync('command -v pg_restore').toString().trim(), path.join(bin, 'pg_restore'))
+    try {
+      const run = await runAction(
+        'db-backup',
+        {
+          'database-url': withPassword(source.url),
+          destination: 'path',
+          'output-dir': out,
+          'pg-dump-path': bin
+        },
+        { token: github.token, env: { GITHUB_API_URL: github.url }, cancelAfterMs: 2500 }
+      )
+      expect(run.code).not.toBe(0)
+      expect(run.stdout).toContain('cancelled')
+      expect(run.outputs.verified).toBe('false')
+      expect(readdirSync(out)).toEqual([])
+      expect(github.writes()).toBe(0)
+    } finally {
+      rmSync(bin, { recursive: true, force: true })
+    }
+  })
+
   it('a missing database leaves no file and reports the cause', async () => {
     const run = await runAction(
       'db-backup',

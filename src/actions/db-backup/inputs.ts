@@ -128,6 +128,10 @@ export function getInputs(
     throw new ConfigurationError(
       "Inputs 'recipients' and 'passphrase' are both set: choose one (recipients, age public keys, are recommended)"
     )
+  if (v['data-only'] && v['restore-test-url'])
+    throw new ConfigurationError(
+      "Input 'restore-test-url' cannot check a 'data-only' backup: it restores into an empty database, which has no tables to load the data into"
+    )
   const extra = parseExtraArgs(v['extra-args'])
   if (typeof extra === 'string')
     throw new ConfigurationError(

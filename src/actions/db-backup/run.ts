@@ -83,12 +83,12 @@ export function run(host: Host<Clients>): Promise<Outcome> {
 }
 
 async function deliver(host: Host<Clients>, inputs: BackupInputs, s: BackupState): Promise<number> {
-  const visibility = (await import('./engine/deliver.js')).repositoryVisibility(host.env.GITHUB_EVENT_PATH)
+  const { repositoryVisibility, uploadArtifact } = await import('./engine/deliver.js')
+  const visibility = repositoryVisibility(host.env.GITHUB_EVENT_PATH)
   if (inputs.encryption === 'false' && visibility !== 'private')
     s.warnings.push(
       `The backup is not encrypted and ${visibility === 'public' ? 'this repository is public' : 'the repository may be public'}: anyone who can read the workflow run can download the database. Set 'recipients' (age public keys) or 'passphrase'.`
     )
-  const { uploadArtifact } = await import('./engine/deliver.js')
   const up = await uploadArtifact(s.file!, inputs.retentionDays)
   host.log.info(`Uploaded artifact ${up.name} (id ${up.id}, ${formatBytes(up.size)})`)
   return up.id

@@ -119,6 +119,11 @@ export function dumpArgs(inputs: BackupInputs, snapshot: string | undefined): st
   return args
 }
 
+/** Peak memory so far, for the debug log (memory must stay flat whatever the size). */
+function peakMB(): string {
+  return `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`
+}
+
 export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv): Promise<void> {
   const source = target(inputs.databaseUrl, 'database-url')
   const scratch = inputs.restoreTestUrl ? target(inputs.restoreTestUrl, 'restore-test-url') : undefined
@@ -182,12 +187,14 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
       s.dumpSeconds = (e.now() - started) / 1000
       s.bytes = dumped.bytes
       s.sha256 = dumped.sha256
+      if (dumped.stderr) e.log.debug(`pg_dump stderr:\n${dumped.stderr}`)
       for (const w of dumped.warnings) s.warnings.push(`pg_dump: ${w.replace(/^pg_dump: (warning: )?/, '')}`)
       if (snapshotOpen) {
         await db.query('COMMIT')
         snapshotOpen = false
       }
 
+      e.log.debug(`dumped ${dumped.bytes} bytes in ${s.dumpSeconds.toFixed(1)} s; peak RSS ${peakMB()}`)
       s.stage = 'verify'
       s.verification = await verifyBackup({
         file: temp,
@@ -201,6 +208,7 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
         dataOnly: inputs.dataOnly
       })
 
+      e.log.debug(`verified; peak RSS ${peakMB()}`)
       if (scratch) {
         s.stage = 'restore'
         s.drill = await restoreDrill({

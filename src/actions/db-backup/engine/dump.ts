@@ -64,8 +64,10 @@ export class DumpError extends Error {
 export interface DumpResult {
   bytes: number
   sha256: string
-  /** pg_dump's warnings (stderr of a successful dump). */
+  /** pg_dump's warnings (its `warning:` lines). */
   warnings: string[]
+  /** Everything else it printed (with -v, its progress), for the debug log. */
+  stderr: string
 }
 
 /** The last error line of pg_dump's stderr, as the cause. */
@@ -123,6 +125,7 @@ export async function dumpToFile(o: {
   return {
     bytes: m.bytes(),
     sha256: m.sha256(),
-    warnings: text.split('\n').filter(l => l.trim())
+    warnings: text.split('\n').filter(l => /\bwarning:/i.test(l)),
+    stderr: text
   }
 }

@@ -28,6 +28,7 @@ import {
 import type { PgClient } from './client.js'
 import { pgEnv, stderrCause } from './dump.js'
 import { collectStderr, exited } from './exec.js'
+import { DECRYPT_READ_SIZE } from './verify.js'
 
 export class RestoreError extends Error {
   override name = 'RestoreError'
@@ -103,7 +104,7 @@ async function restoreInto(o: Parameters<typeof restoreDrill>[0]): Promise<void>
   const exit = exited(child)
   const d = await o.decrypter()
   const stages = [
-    createReadStream(o.file),
+    createReadStream(o.file, { highWaterMark: DECRYPT_READ_SIZE }),
     ...(d ? [d] : []),
     ...(o.format === 'plain' ? [createGunzip()] : []),
     child.stdin!

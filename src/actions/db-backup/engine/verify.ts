@@ -4,13 +4,15 @@
  * (it must list the expected tables) or the dump-complete trailer for plain.
  */
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { Writable, type Duplex, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { redact } from '../../../runtime/redact.js'
 import { missingFromList, qualified, type TableInfo } from './catalog.js'
-import { meter, stderrCause } from './dump.js'
+import { stderrCause } from './dump.js'
 import { collectStderr, exited } from './exec.js'
 
 export class VerifyError extends Error {
@@ -42,17 +44,33 @@ export interface VerifyOptions {
   dataOnly: boolean
 }
 
-/** Hashes the file again; a mismatch means it changed or was cut after it was written. */
+/**
+ * Hashes the file again through one reused buffer (no garbage, so no memory
+ * growth); a mismatch means it changed or was cut after it was written.
+ */
 export async function checkHash(file: string, sha256: string, size: number): Promise<void> {
-  const m = meter()
-  await pipeline(createReadStream(file), m, sink())
-  if (m.bytes() !== size)
+  const hash = createHash('sha256')
+  const buffer = Buffer.allocUnsafe(256 * 1024)
+  let bytes = 0
+  const handle = await open(file, 'r')
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null)
+      if (bytesRead === 0) break
+      hash.update(buffer.subarray(0, bytesRead))
+      bytes += bytesRead
+    }
+  } finally {
+    await handle.close()
+  }
+  const digest = hash.digest('hex')
+  if (bytes !== size)
     throw new VerifyError(
-      `the file on disk has ${m.bytes()} bytes, not the ${size} written: it was truncated or changed`
+      `the file on disk has ${bytes} bytes, not the ${size} written: it was truncated or changed`
     )
-  if (m.sha256() !== sha256)
+  if (digest !== sha256)
     throw new VerifyError(
-      `the file's SHA-256 is ${m.sha256()}, not the ${sha256} recorded: it was changed after it was written`
+      `the file's SHA-256 is ${digest}, not the ${sha256} recorded: it was changed after it was written`
     )
 }
 
@@ -65,10 +83,17 @@ function sink(onChunk: (c: Buffer) => void = () => {}): Writable {
   })
 }
 
+/**
+ * Reads of 8 KiB when decrypting at full speed: V8 frees a stream's buffers
+ * only when its young generation fills, which smaller chunks do sooner per byte
+ * (measured on a 20 MB age file: peak RSS 103 MB with 64 KiB reads, 91 MB with 8 KiB).
+ */
+export const DECRYPT_READ_SIZE = 8 * 1024
+
 /** The decrypted content of the file as a stream (plus the stages to pipe). */
 async function plaintext(o: VerifyOptions): Promise<Array<Readable | Duplex>> {
   const d = await o.decrypter()
-  return [createReadStream(o.file), ...(d ? [d] : [])]
+  return [createReadStream(o.file, { highWaterMark: DECRYPT_READ_SIZE }), ...(d ? [d] : [])]
 }
 
 export async function verifyBackup(o: VerifyOptions): Promise<Verification> {
