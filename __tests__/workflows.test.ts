@@ -22,6 +22,7 @@ const EXAMPLES = 'examples/workflows'
 type Dict = Record<string, unknown>
 interface Step {
   id?: string
+  name?: string
   uses?: string
   run?: string
   with?: Dict
