@@ -46,6 +46,16 @@ describe('input errors (item 4)', () => {
     expect(message(() => readInputs(long, () => 'v')).length).toBeLessThan(500)
   })
 
+  it('hide a URL password of any length in the value shown', () => {
+    const spec = healthFields('', { timeout: '1m', interval: '5s', successes: 1 })
+    const error = message(() =>
+      readInputs(spec, n => (n === 'url' ? 'http://ok/a, ftp://u:ab@h/x' : ''))
+    )
+    expect(error).toBe(
+      'Input \'url\' has an invalid value "http://ok/a, ftp://u:***@h/x": item 2 ("ftp://u:***@h/x") is not an http:// or https:// URL; expected one or more URLs separated by newlines or commas'
+    )
+  })
+
   it('register the secrets inside a structured value before validating it', () => {
     const spec = healthFields('', { timeout: '1m', interval: '5s', successes: 1 })
     const inputs: Record<string, string> = {

@@ -37,7 +37,7 @@ function shownValue(raw: string, isSecret: boolean | undefined): string {
   const lines = raw.split(/\r?\n/).length
   if (lines > 1) return `(${lines} lines, not shown)`
   if (raw.length > SHOWN_CHARS) return `(${raw.length} characters, not shown)`
-  return JSON.stringify(redact(raw))
+  return JSON.stringify(redactUrl(raw))
 }
 
 /**
@@ -61,7 +61,10 @@ export function readInputs<S extends Record<string, Field<unknown>>>(
   for (const [name, f] of Object.entries(spec)) {
     const result = f.schema.safeParse(raw[name])
     if (!result.success) {
-      const reason = clip(redact(result.error.issues[0]?.message ?? 'invalid value'), REASON_CHARS)
+      const reason = clip(
+        redactUrl(result.error.issues[0]?.message ?? 'invalid value'),
+        REASON_CHARS
+      )
       throw new ConfigurationError(
         `Input '${name}' has an invalid value ${shownValue(raw[name], f.secret)}: ${reason}`
       )

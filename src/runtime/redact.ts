@@ -68,16 +68,12 @@ export function addUrlSecrets(url: string): void {
 }
 
 /**
- * A URL for a table, output or issue: the userinfo password replaced by `***`
- * whatever its length (short ones are not in the redaction list), then redacted.
+ * A URL (or text holding URLs) for a table, output, issue or error: every
+ * userinfo password replaced by `***` whatever its length (short ones are not in
+ * the redaction list), then redacted.
  */
-export function redactUrl(url: string): string {
-  const shown = url.replace(
-    /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i,
-    (_, scheme: string, info: string) =>
-      `${scheme}${info.includes(':') ? `${info.slice(0, info.indexOf(':'))}:***` : info}@`
-  )
-  return redact(shown)
+export function redactUrl(text: string): string {
+  return redact(text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi, '$1:***@'))
 }
 
 export function redact(text: string): string {
