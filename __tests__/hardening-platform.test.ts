@@ -199,6 +199,17 @@ describe('GitHub client', () => {
     expect(github.issues).toHaveLength(1)
   })
 
+  it('a created Deployment whose answer is truncated is found by listing and finished', async () => {
+    proxy.fault({ method: 'POST', path: /\/deployments$/, answer: { kind: 'truncate' } })
+    const notes: string[] = []
+    const record = new DeploymentRecord(client, { ...quiet, warning: m => notes.push(m) }, '')
+    await record.start({ ref: 'abc1234', environment: 'production', description: 'deploy' })
+    await record.finish('success', 'live')
+    expect(notes).toEqual([])
+    expect(github.deployments).toHaveLength(1)
+    expect(github.deployments[0].statuses.map(x => x.state)).toEqual(['in_progress', 'success'])
+  })
+
   it('item 2: a created issue whose answer is truncated is found by listing, not posted twice', async () => {
     proxy.fault({ method: 'POST', path: /\/issues$/, answer: { kind: 'truncate' } })
     const issue = await client.createIssue({

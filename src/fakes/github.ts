@@ -191,11 +191,13 @@ export class FakeGitHub extends TestServer {
           .reverse()
           .filter(d => !q.get('environment') || d.environment === q.get('environment'))
           .filter(d => !q.get('task') || (d.payload.task ?? 'deploy') === q.get('task'))
+          .filter(d => !q.get('ref') || d.ref === q.get('ref'))
           .slice(0, perPage)
           .map(d => ({
             id: d.id,
             ref: d.ref,
             environment: d.environment,
+            description: d.description,
             task: d.payload.task ?? 'deploy'
           }))
       )

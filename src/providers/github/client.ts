@@ -225,7 +225,23 @@ export class GitHub {
     task?: string
   }): Promise<{ id: number }> {
     const body = { auto_merge: false, required_contexts: [], ...input }
-    return (await this.call('POST', `${this.repoPath}/deployments`, body, DEPLOYMENT)).data
+    try {
+      return (await this.call('POST', `${this.repoPath}/deployments`, body, DEPLOYMENT)).data
+    } catch (error) {
+      // GitHub answered 2xx, so the deployment exists: find it, never create a second.
+      if (!(error instanceof MalformedAnswerError)) throw error
+      const q = new URLSearchParams({ environment: input.environment, ref: input.ref })
+      if (input.task) q.set('task', input.task)
+      q.set('per_page', '10')
+      const path = `${this.repoPath}/deployments?${q}`
+      const { data } = await this.call('GET', path, undefined, DEPLOYMENT_LIST)
+      const description = redact(input.description)
+      const found = (data as Array<{ id: number; description?: unknown }>).find(
+        d => d.description === description
+      )
+      if (!found) throw error
+      return { id: found.id }
+    }
   }
 
   /** The newest deployments of an environment (and task), newest first. */
