@@ -108,7 +108,7 @@ export class GitHub {
    * it (not JSON, an object for a list) fails the call: retried like a 502 for a
    * GET, then MalformedAnswerError. Without it, the answer is not read.
    */
-  async call<T>(
+  async call<T = undefined>(
     method: string,
     path: string,
     body?: unknown,
