@@ -232,6 +232,15 @@ describe('the shipgate binary', () => {
     const flag = await shipgate(['smoke-health', '--ulr', 'http://x'])
     expect(flag.code).toBe(2)
     expect(flag.stderr).toContain('Unknown flag --ulr for smoke-health. Did you mean --url?')
+    const json = await shipgate(['smoke-health', '--ulr', 'http://x', '--json'])
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({
+      command: 'smoke-health',
+      status: 'configuration',
+      exitCode: 2,
+      message:
+        'Unknown flag --ulr for smoke-health. Did you mean --url? (see shipgate smoke-health --help)'
+    })
     const cmd = await shipgate(['deploy-ap'])
     expect(cmd.code).toBe(2)
     expect(cmd.stderr).toContain('Unknown command "deploy-ap". Did you mean deploy-api?')

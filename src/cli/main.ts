@@ -141,6 +141,11 @@ export async function cli(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       say(`shipgate: ${error.message}`)
+      // A script asking for JSON gets it for a bad command line too.
+      if (rest.includes('--json'))
+        io.stdout.write(
+          `${JSON.stringify({ command, status: 'configuration', exitCode: 2, message: error.message }, null, 2)}\n`
+        )
       return 2
     }
     say(`shipgate: ${errorMessage(error)}`)

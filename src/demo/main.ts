@@ -110,7 +110,22 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
     }
+    // Ctrl-C: the running steps get it too and cancel as on a runner; the rest is skipped.
+    let interrupted = false
+    process.once('SIGINT', () => (interrupted = true))
     for (const [i, scenario] of SCENARIOS.entries()) {
+      if (interrupted) {
+        runs.push({
+          title: scenario.title,
+          expected: scenario.expected,
+          outcome: 'skipped',
+          skipped: 'skipped: the demo was interrupted (Ctrl-C)',
+          durationMs: 0,
+          steps: [],
+          checks: []
+        })
+        continue
+      }
       const t = Date.now()
       progress(scenario.title)
       let run: ScenarioRun
@@ -190,9 +205,10 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
   const html = writeReport(out, runs, issues, header)
   print('')
-  print(`${failed === 0 ? '✅' : '❌'} ${total}`)
+  const interrupted = runs.some(r => r.skipped?.includes('interrupted'))
+  print(`${failed > 0 ? '❌' : interrupted ? '⏹️' : '✅'} ${total}`)
   print(`Report: ${html}`)
-  return failed === 0 ? 0 : 1
+  return failed === 0 && !interrupted ? 0 : 1
 }
 
 process.exitCode = await main(process.argv.slice(2))
