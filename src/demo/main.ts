@@ -111,10 +111,10 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     // Ctrl-C: the running steps get it too and cancel as on a runner; the rest is skipped.
-    let interrupted = false
-    process.once('SIGINT', () => (interrupted = true))
+    let stop = false
+    process.once('SIGINT', () => (stop = true))
     for (const [i, scenario] of SCENARIOS.entries()) {
-      if (interrupted) {
+      if (stop) {
         runs.push({
           title: scenario.title,
           expected: scenario.expected,
