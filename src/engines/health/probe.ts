@@ -40,12 +40,7 @@ export type ProbeClient = Pick<HttpClient, 'request'>
 const EXCERPT = 300
 
 function excerptOf(body: string): string {
-  return redact(
-    body
-      .slice(0, 64 * EXCERPT)
-      .replace(/\s+/g, ' ')
-      .trim()
-  ).slice(0, EXCERPT)
+  return redact(body.replace(/\s+/g, ' ').trim()).slice(0, EXCERPT)
 }
 
 function labelKind(kind: ErrorKind): string {
