@@ -171,7 +171,8 @@ describe('incident lifecycle', () => {
     expect(issue.comments).toHaveLength(1)
     expect(issue.title).toMatch(/^\[SEV1\]/)
 
-    clock.sleep(90 * 60_000)
+    // The fake stamps created_at on the real clock: move 90 virtual minutes past it.
+    await clock.sleep(90 * 60_000 + 20_000)
     await new Promise(r => setImmediate(r))
     const recovered = setup(clock)
     await recovered.lifecycle.resolve()
