@@ -45,6 +45,8 @@ export function scratchDatabases(serverUrl = DEFAULT_DATABASE_URL) {
       try {
         if (!admin) {
           admin = await connect(serverUrl)
+          // Another demo holds them for a few seconds at most.
+          await admin.query("set lock_timeout = '60s'")
           await admin.query('select pg_advisory_lock($1)', [LOCK])
         }
         const exists = await admin.query('select 1 from pg_database where datname = $1', [db])
