@@ -183,6 +183,34 @@ describe('VercelClient against the Vercel fake', () => {
     expect(fake.calls('POST', /promote/)).toHaveLength(2)
   })
 
+  it('a promote or rollback answered 2xx with a page that is not JSON is checked, never taken as started', async () => {
+    const c = client({ now: Date.now, sleep: ms => new Promise(r => setTimeout(r, ms)) })
+    fake.nextDeployments.push({ queuedMs: 0, buildMs: 0 }, { queuedMs: 0, buildMs: 0 })
+    const d = await c.createDeployment(body('h1'))
+    const page = '<html><body>Down for maintenance</body></html>'
+    // A proxy's page: Vercel never saw the promote, so it did not start.
+    fake.fault({ method: 'POST', path: /promote/, body: page, times: 1 })
+    const e = await c.promote(PRJ, d.id).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(UnusableAnswer)
+    expect(fake.production(PRJ)).toBe('dpl_old')
+    expect(fake.projects.get(PRJ)!.lastAliasRequest).toBeNull()
+    // Vercel ran it, then the answer was replaced: found through the project, not re-sent.
+    fake.fault({ method: 'POST', path: /promote/, body: page, afterProcessing: true, times: 1 })
+    expect(await c.promote(PRJ, d.id)).toBe('started')
+    expect(fake.calls('POST', /promote/)).toHaveLength(2)
+    await waitForAlias({
+      client: c,
+      projectId: PRJ,
+      deploymentId: d.id,
+      type: 'promote',
+      timeoutMs: 2000
+    })
+    fake.fault({ method: 'POST', path: /rollback/, body: page, times: 1 })
+    await expect(c.rollback(PRJ, 'dpl_old')).rejects.toBeInstanceOf(UnusableAnswer)
+    expect(fake.production(PRJ)).toBe(d.id)
+    expect(fake.calls('POST', /rollback/)).toHaveLength(1)
+  })
+
   it('rollback: the v1 path, or the CLI v9 path with {} when v1 answers 404', async () => {
     const c = client()
     fake.nextDeployments.push({ queuedMs: 0, buildMs: 0 })

@@ -331,7 +331,7 @@ export class VercelClient {
         path: `/v9/projects/${enc(projectId)}/rollback/${enc(deploymentId)}`,
         body: {},
         about
-      })
+      }).catch(e => this.afterAmbiguous(e, projectId, deploymentId, 'rollback'))
     }
   }
 
@@ -451,9 +451,15 @@ export class VercelClient {
           code: typeof err?.code === 'string' ? err.code : undefined,
           message: typeof err?.message === 'string' ? err.message : ''
         }
-        if (!c.parse) return { ...answer, value: undefined as T }
-        const value = c.parse(parseJson(res.body))
-        if (value !== undefined) return { ...answer, value }
+        // No fields needed (promote, rollback: 201 with no content), but a body that is
+        // not JSON (a proxy's page) is no answer from Vercel: the call may not have arrived.
+        if (!c.parse) {
+          if (!res.body.trim() || parseJson(res.body) !== undefined)
+            return { ...answer, value: undefined as T }
+        } else {
+          const value = c.parse(parseJson(res.body))
+          if (value !== undefined) return { ...answer, value }
+        }
         error = new UnusableAnswer(
           redact(
             `Vercel answered ${res.status} to ${c.method} ${c.path} with ${res.body.trim() ? 'a body Shipgate cannot use (not JSON, or missing fields it needs)' : 'an empty body'}`
