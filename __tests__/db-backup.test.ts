@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   truncateSync,
   writeFileSync
 } from 'node:fs'
@@ -35,6 +36,7 @@ import { verifyBackup } from '../src/actions/db-backup/engine/verify.js'
 import { parseDatabaseUrl } from '../src/providers/postgres/client.js'
 import { getInputs } from '../src/actions/db-backup/inputs.js'
 import { ConfigurationError } from '../src/runtime/errors.js'
+import { redact } from '../src/runtime/redact.js'
 import { createDb, query, type TestDb } from './db-migrate/helpers.js'
 
 const work = mkdtempSync(path.join(tmpdir(), 'shipgate-dbb-unit-'))
@@ -97,6 +99,20 @@ describe('pg_dump selection (fake bin folders)', () => {
     ])
     const r = await findClient(16, { pathEnv: old, libDir: lib })
     expect(r.client?.pgDump).toBe(path.join(lib, '17', 'bin', 'pg_dump'))
+  })
+
+  it("skips Debian's pg_wrapper on PATH for the versioned programs", async () => {
+    const dir = path.join(work, 'wrapper', 'bin')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(path.join(dir, 'pg_wrapper'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 18.0"\n')
+    chmodSync(path.join(dir, 'pg_wrapper'), 0o755)
+    symlinkSync('pg_wrapper', path.join(dir, 'pg_dump'))
+    const lib = path.join(work, 'wlib')
+    fakeBin('wlib/16', '16.4')
+    expect(candidates(16, { pathEnv: dir, libDir: lib })).toEqual([
+      path.join(lib, '16', 'bin', 'pg_dump')
+    ])
+    expect((await findClient(16, { pathEnv: dir, libDir: lib })).client?.version).toBe('16.4')
   })
 
   it('needs pg_restore beside pg_dump', async () => {
@@ -192,9 +208,18 @@ describe('inputs', () => {
         })
       )
     ).toThrow("'recipients' and 'passphrase'")
-    expect(() =>
-      getInputs(paths, now, read({ ...base, recipients: 'AGE-SECRET-KEY-1QQQQ' }))
-    ).toThrow('not an age public key')
+    // A secret key given as a recipient is refused, and masked wherever the error goes.
+    let message = ''
+    try {
+      getInputs(paths, now, read({ ...base, recipients: 'AGE-SECRET-KEY-1QQQQQQQQ' }))
+    } catch (error) {
+      message = redact((error as Error).message)
+    }
+    expect(message).toContain('item 1 is an age SECRET key')
+    expect(message).not.toContain('QQQQQQQQ')
+    expect(() => getInputs(paths, now, read({ ...base, recipients: 'age1notakey' }))).toThrow(
+      'not an age public key'
+    )
     expect(() =>
       getInputs(
         paths,

@@ -1,5 +1,6 @@
 // npm run bench: bundle sizes and cold starts of every dist bundle, the 50-check
-// health round, and each action's own benchmark script when present.
+// health round, and each action's own benchmark script when present (bench/db-backup.mjs
+// dumps a pgbench database of SHIPGATE_BENCH_BACKUP_SCALE, default 70 = about 1 GB).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 

@@ -24,6 +24,7 @@ function databaseUrl(what: string, optional: boolean) {
     let ok = false
     try {
       const u = new URL(raw)
+      addSecret(u.password)
       ok = u.protocol === 'postgres:' || u.protocol === 'postgresql:'
     } catch {
       ok = false
@@ -47,7 +48,16 @@ function recipients() {
       .split(/[\s,]+/)
       .map(k => k.trim())
       .filter(k => k && !k.startsWith('#'))
+    // A secret key pasted by mistake is masked before anything can print it.
+    for (const k of keys) if (/^AGE-SECRET-KEY-/i.test(k)) addSecret(k)
     const bad = keys.findIndex(k => !AGE_RECIPIENT.test(k))
+    if (bad >= 0 && /^AGE-SECRET-KEY-/i.test(keys[bad])) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `item ${bad + 1} is an age SECRET key: give its public key (age-keygen -y key.txt prints it) and keep the secret key out of the workflow`
+      })
+      return z.NEVER
+    }
     if (bad >= 0) {
       ctx.addIssue({
         code: 'custom',

@@ -74,10 +74,10 @@ export function run(host: Host<Clients>): Promise<Outcome> {
     }
     const message = redact(errorMessage(failure))
     const severity = await reportFailure(host, incident, settings, inputs, s, message, failure)
-    const stageText = STAGE_TEXT[s.stage]
+    const what = s.stage === 'deliver' ? 'backup verified but not uploaded' : 'no verified backup'
     return {
       ok: false,
-      verdict: `❌ no verified backup (${severity.toUpperCase()}), failed while ${stageText}: ${message}`
+      verdict: `❌ ${what} (${severity.toUpperCase()}), failed while ${STAGE_TEXT[s.stage]}: ${message}`
     }
   })
 }

@@ -108,6 +108,9 @@ async function sealer(inputs: BackupInputs): Promise<Sealer> {
   return { decrypter: async () => undefined }
 }
 
+/** How long pg_dump waits for a table lock (it otherwise waits forever). */
+export const LOCK_WAIT_MS = 5 * 60_000
+
 /** pg_dump's arguments: format, snapshot, the inputs' selections; never a connection detail. */
 export function dumpArgs(inputs: BackupInputs, snapshot: string | undefined): string[] {
   const args = [`--format=${inputs.format}`, '--no-password']
@@ -115,6 +118,9 @@ export function dumpArgs(inputs: BackupInputs, snapshot: string | undefined): st
   if (inputs.schemaOnly) args.push('--schema-only')
   if (inputs.dataOnly) args.push('--data-only')
   for (const t of inputs.excludeTables) args.push(`--exclude-table=${t}`)
+  // A table locked by a migration must not hang the dump forever.
+  if (!inputs.extra.args.some(a => a.startsWith('--lock-wait-timeout')))
+    args.push(`--lock-wait-timeout=${LOCK_WAIT_MS}`)
   args.push(...inputs.extra.args)
   return args
 }

@@ -1,4 +1,4 @@
-import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { ConfigurationError } from '../../../runtime/errors.js'
 import { exec } from './exec.js'
@@ -18,7 +18,7 @@ export const PG_LIB_DIR = '/usr/lib/postgresql'
 
 /** The major version from `server_version_num` (150020 → 15; 90624 → 9). */
 export function serverMajor(versionNum: number): number {
-  return versionNum >= 100000 ? Math.floor(versionNum / 10000) : Math.floor(versionNum / 10000)
+  return Math.floor(versionNum / 10000)
 }
 
 /** `pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)` → 15.20, major 15. */
@@ -33,6 +33,14 @@ function executable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK)
     return statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+function isPgWrapper(file: string): boolean {
+  try {
+    return path.basename(realpathSync(file)) === 'pg_wrapper'
   } catch {
     return false
   }
@@ -54,8 +62,9 @@ export function candidates(
     return [isDir ? path.join(p, 'pg_dump') : p]
   }
   const list: string[] = []
+  // Debian's pg_wrapper picks a version by the environment: use the versioned programs instead.
   for (const dir of (o.pathEnv ?? '').split(path.delimiter).filter(Boolean))
-    list.push(path.join(dir, 'pg_dump'))
+    if (!isPgWrapper(path.join(dir, 'pg_dump'))) list.push(path.join(dir, 'pg_dump'))
   const lib = o.libDir ?? PG_LIB_DIR
   list.push(path.join(lib, String(serverMajor), 'bin', 'pg_dump'))
   let majors: number[] = []
