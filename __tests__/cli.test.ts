@@ -24,7 +24,7 @@ interface Run {
 function shipgate(
   args: string[],
   env: Record<string, string> = {},
-  o: { bin?: string; cwd?: string; sigintAfterMs?: number } = {}
+  o: { bin?: string; cwd?: string; sigintWhen?: () => boolean } = {}
 ): Promise<Run> {
   const child = spawn(process.execPath, [o.bin ?? BIN, ...args], {
     cwd: o.cwd ?? tmpdir(),
@@ -34,8 +34,20 @@ function shipgate(
   let stderr = ''
   child.stdout.on('data', d => (stdout += d))
   child.stderr.on('data', d => (stderr += d))
-  if (o.sigintAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), o.sigintAfterMs)
-  return new Promise(resolve => child.on('close', code => resolve({ code, stdout, stderr })))
+  // One Ctrl-C (a second one would exit at once), as soon as the condition holds.
+  const poll =
+    o.sigintWhen &&
+    setInterval(() => {
+      if (!o.sigintWhen!()) return
+      child.kill('SIGINT')
+      clearInterval(poll)
+    }, 50)
+  return new Promise(resolve =>
+    child.on('close', code => {
+      if (poll) clearInterval(poll)
+      resolve({ code, stdout, stderr })
+    })
+  )
 }
 
 describe('flags to inputs', () => {
@@ -334,8 +346,15 @@ describe('the shipgate binary', () => {
 
     it('Ctrl-C cancels the Render deploy the CLI started, and exits 1', async () => {
       world.setKnobs({ buildMs: 60_000 })
+      // Ctrl-C once the deploy is building on Render.
+      const building = (): boolean =>
+        world.render.deploys.some(
+          d =>
+            d.commitId?.startsWith('5555') &&
+            world.render.view(d.id)?.status === 'build_in_progress'
+        )
       const r = await deploy('5555555555555555555555555555555555555555', [], {
-        sigintAfterMs: 1500
+        sigintWhen: building
       })
       world.setKnobs({ buildMs: 300 })
       expect(r.code).toBe(1)
