@@ -492,4 +492,40 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     expect(paths.errors.join()).toContain("Input 'health-paths'")
     expect(vercel.requests).toHaveLength(0)
   })
+
+  it('a token or bypass secret with a line break is an input error before any call, never shown', async () => {
+    for (const [name, value] of [
+      ['protection-bypass', 'bypass-first-half\nbypass-second-half'],
+      ['vercel-token', `${vercel.token}\nsecond-line`]
+    ]) {
+      const run = await deploy({ [name]: value })
+      expect(run.code).toBe(1)
+      expect(run.errors).toEqual([
+        `deploy-web: Input '${name}' has an invalid value (secret, not shown): expected one line without control characters (it is sent in an HTTP header)`
+      ])
+      const log = run.stdout
+        .split('\n')
+        .filter(l => !l.startsWith('::add-mask::'))
+        .join('\n')
+      for (const part of value.split('\n')) expect(log + run.summary).not.toContain(part)
+    }
+    expect(vercel.requests).toHaveLength(0)
+    expect(github.requests).toHaveLength(0)
+  })
+
+  it('a `deployment` of another project, or a preview, is refused before any write', async () => {
+    vercel.addProject({ id: 'prj_admin', name: 'admin', productionId: 'dpl_adminlive' })
+    const other = await deploy({ deployment: 'dpl_adminlive' })
+    expect(other.code).toBe(1)
+    expect(other.errors).toEqual([
+      `deploy-web: deployment dpl_adminlive belongs to project prj_admin, not to web (${PRJ})`
+    ])
+    const preview = vercel.addDeployment(PRJ, { buildMs: 0 })
+    preview.target = null
+    const previewRun = await deploy({ deployment: preview.id })
+    expect(previewRun.errors[0]).toMatch(/is a preview deployment: promoting it would rebuild it/)
+    expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
+    expect(github.requests.filter(r => r.method !== 'GET')).toEqual([])
+    expect(other.outputs).toMatchObject({ promoted: 'false', 'previous-deployment-id': OLD })
+  })
 })

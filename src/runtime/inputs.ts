@@ -270,6 +270,18 @@ export function headerValueProblem(value: string): string | undefined {
   return undefined
 }
 
+/**
+ * A value sent in an HTTP header (an API token, a bypass secret): one line without
+ * control characters, refused as an input error before any request; optional
+ * unless `requiredWhat` says what is expected.
+ */
+export function headerText(requiredWhat?: string) {
+  return (requiredWhat ? required(requiredWhat) : z.string()).refine(
+    v => headerValueProblem(v) === undefined,
+    { message: 'expected one line without control characters (it is sent in an HTTP header)' }
+  )
+}
+
 /** Multi-line `Name: value` headers. Values are registered as secrets by the caller's field. */
 export function parseHeaders(raw: string): Record<string, string> | string {
   const headers: Record<string, string> = {}

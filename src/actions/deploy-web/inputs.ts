@@ -11,13 +11,13 @@ import {
   duration,
   field,
   formatDuration,
+  headerText,
   httpUrl,
   isHttpUrl,
   readInputs,
   required,
   secret,
-  splitList,
-  text
+  splitList
 } from '../../runtime/inputs.js'
 import { ConfigurationError } from '../../runtime/errors.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
@@ -74,7 +74,7 @@ function urlTemplate() {
 }
 
 export const spec = {
-  'vercel-token': secret(required('a Vercel access token')),
+  'vercel-token': secret(headerText('a Vercel access token')),
   'project-id': field(
     required('a Vercel project id (prj_...) or name').pipe(
       pattern(/^[\w.-]{1,100}$/, 'a Vercel project id (prj_...) or name')
@@ -86,7 +86,7 @@ export const spec = {
   'production-url': field(httpUrl('')),
   'health-paths': field(paths()),
   'deployment-url-template': field(urlTemplate()),
-  'protection-bypass': secret(text()),
+  'protection-bypass': secret(headerText()),
   'deploy-timeout': field(duration('20m', { min: 1000, max: 6 * 3_600_000 })),
   ...healthFields('health-', { timeout: '5m', interval: '10s', successes: 3 }),
   ...connectionFields('health-'),

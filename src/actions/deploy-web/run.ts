@@ -54,6 +54,8 @@ interface Run {
   app: string
   /** The deployment serving production before this run: the rollback target. */
   previous?: string
+  /** `deployment`: made by an earlier step, checked before anything is written. */
+  given?: Deployment
   record: DeploymentRecord
   incident: Incidents
   state: State
@@ -83,6 +85,9 @@ async function deploy(state: State): Promise<Verdict> {
         ? `Project ${project.name} (${project.id}): production serves ${previous} (the rollback target)`
         : `Project ${project.name} (${project.id}) has no production deployment: nothing to roll back to`
     )
+    // A `deployment` of another project or a preview is refused before any record is written.
+    const earlier = inputs.deployment ? await given(vercel, project, inputs.deployment) : undefined
+    if (earlier) host.log.info(`Gating deployment ${earlier.id}, made by an earlier step`)
     const incident = incidents(state, inputs.githubToken, {
       ...inputs.incident,
       action: 'deploy-web',
@@ -100,7 +105,19 @@ async function deploy(state: State): Promise<Verdict> {
       // The three apps share the environment: the task tells their records apart.
       task: `deploy:${app}`
     })
-    const run: Run = { inputs, ctx, vercel, project, app, previous, record, incident, state, host }
+    const run: Run = {
+      inputs,
+      ctx,
+      vercel,
+      project,
+      app,
+      previous,
+      given: earlier,
+      record,
+      incident,
+      state,
+      host
+    }
     try {
       return await deployAndGate(run)
     } catch (error) {
@@ -123,8 +140,8 @@ async function deployAndGate(run: Run): Promise<Verdict> {
   const { outputs, summary } = state
 
   // 3. The deployment to gate: made now, or by an earlier step.
-  const created = !inputs.deployment
-  let d = created ? await create(run) : await given(run)
+  const created = !run.given
+  let d = run.given ?? (await create(run))
   showDeployment(run, d)
 
   // 4. Wait for READY. A cancelled run cancels a deployment it made that still builds.
@@ -234,9 +251,8 @@ async function create(run: Run): Promise<Deployment> {
 }
 
 /** A deployment made by an earlier step: it must be a production build of this project. */
-async function given(run: Run): Promise<Deployment> {
-  const { project, vercel, inputs, host } = run
-  const d = await vercel.getDeployment(inputs.deployment)
+async function given(vercel: VercelClient, project: Project, ref: string): Promise<Deployment> {
+  const d = await vercel.getDeployment(ref)
   if (d.projectId && d.projectId !== project.id)
     throw new Error(
       `deployment ${d.id} belongs to project ${d.projectId}, not to ${project.name} (${project.id})`
@@ -245,7 +261,6 @@ async function given(run: Run): Promise<Deployment> {
     throw new Error(
       `deployment ${d.id} is a preview deployment: promoting it would rebuild it. Build it with \`vercel deploy --prebuilt --prod --skip-domain\``
     )
-  host.log.info(`Gating deployment ${d.id}, made by an earlier step`)
   return d
 }
 

@@ -8,6 +8,7 @@ import {
   bool,
   duration,
   field,
+  headerText,
   httpUrl,
   list,
   oneOf,
@@ -23,9 +24,9 @@ function pattern(re: RegExp, what: string) {
 
 export const spec = {
   platform: field(oneOf(['render', 'vercel'] as const)),
-  'render-api-key': secret(text()),
+  'render-api-key': secret(headerText()),
   'service-id': field(pattern(/^[a-z]{3,4}-[a-z0-9]+$/, 'a Render service ID such as srv-abc123')),
-  'vercel-token': secret(text()),
+  'vercel-token': secret(headerText()),
   'project-id': field(pattern(/^[\w.-]{1,100}$/, 'a Vercel project ID (prj_...) or name')),
   'team-id': field(pattern(/^[\w.-]{1,100}$/, 'a Vercel team ID (team_...) or slug')),
   to: field(
