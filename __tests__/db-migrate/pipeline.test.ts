@@ -152,4 +152,17 @@ describe('queued files', () => {
     expect(state.applied.map(a => a.atomic)).toEqual(Array.from({ length: 12 }, (_, i) => i !== 5))
     expect(await historyRows(fx.db.url)).toHaveLength(12)
   })
+
+  it('a file that starts with SET TRANSACTION still gets its isolation level', async () => {
+    await fx.project(
+      files(5, {
+        3: "set transaction isolation level serializable;\ncreate table public.t3 as select current_setting('transaction_isolation') as level;"
+      })
+    )
+    await migrate(fx.opts())
+    expect(await query(fx.db.url, 'select level from public.t3')).toEqual([
+      { level: 'serializable' }
+    ])
+    expect(await historyRows(fx.db.url)).toHaveLength(5)
+  })
 })

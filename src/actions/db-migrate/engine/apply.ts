@@ -322,12 +322,18 @@ async function flushWal(client: pg.Client, version: string, log: Logger): Promis
   }
 }
 
+const SET_TRANSACTION = /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*SET\s+TRANSACTION\b/iu
+
 /** Consecutive files that take the same path: queued (atomic) or one by one. */
 function runs(files: readonly MigrationToApply[]): Array<{ queued: boolean; files: MigrationToApply[] }> {
   const out: Array<{ queued: boolean; files: MigrationToApply[] }> = []
   for (const m of files) {
     const plan = m.plan ?? planFile(m)
-    const queued = plan.mode === 'transactional' && plan.standalone.length === 0
+    // The guard is a query, so a file that starts with SET TRANSACTION (which must come first) runs on its own.
+    const queued =
+      plan.mode === 'transactional' &&
+      plan.standalone.length === 0 &&
+      !SET_TRANSACTION.test(m.statements[0] ?? '')
     const tail = out.at(-1)
     if (tail && tail.queued && queued) tail.files.push({ ...m, plan })
     else out.push({ queued, files: [{ ...m, plan }] })
