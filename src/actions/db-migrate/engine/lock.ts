@@ -120,8 +120,13 @@ export async function acquireLock(client: pg.Client, opts: LockOptions): Promise
   }
 }
 
+/**
+ * Releases the migration lock however many times this session took it (the
+ * per-file check takes it again each time). The session is the run's own, so
+ * this releases nothing that belongs to anyone else.
+ */
 export async function releaseLock(client: pg.Client): Promise<void> {
-  await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`)
+  await client.query('SELECT pg_catalog.pg_advisory_unlock_all()')
 }
 
 /** This session holds the migration lock (a bigint key is classid = high, objid = low 32 bits, objsubid 1). */
@@ -131,14 +136,13 @@ export const LOCK_HELD =
 
 /**
  * Runs inside a file's transaction, after its statements: takes the lock
- * again if the file released it, or fails (rolling the file back) when
- * another session took it meanwhile.
+ * again (a session lock is re-entrant: this succeeds while this session holds
+ * it, and takes it back if the file released it), or fails, rolling the file
+ * back, when another session took it meanwhile. No pg_locks scan per file.
  */
 export const LOCK_CHECK_DO = `DO $shipgate$ BEGIN
-  IF NOT ${LOCK_HELD} THEN
-    IF NOT pg_catalog.pg_try_advisory_lock(${LOCK_KEY}) THEN
-      RAISE EXCEPTION 'another session took the migration lock' USING ERRCODE = '55P03';
-    END IF;
+  IF NOT pg_catalog.pg_try_advisory_lock(${LOCK_KEY}) THEN
+    RAISE EXCEPTION 'another session took the migration lock' USING ERRCODE = '55P03';
   END IF;
 END $shipgate$`
 
