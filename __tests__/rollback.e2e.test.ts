@@ -486,6 +486,32 @@ describe('rollback on Vercel (dist bundle through the runner harness)', () => {
         expect(text).not.toContain(secret)
   })
 
+  it('takes `to` as a deployment URL too, and refuses the current one named by its URL', async () => {
+    history()
+    const host = (id: string): string => vercel.deployments.find(d => d.id === id)!.url
+    const current = await rollback({ to: `https://${host('dpl_current')}` })
+    expect(current.code).toBe(1)
+    expect(current.errors[0]).toMatch(/is the current production deployment of web already/)
+    expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
+    const run = await rollback({ to: host('dpl_old') })
+    expect(run.errors).toEqual([])
+    expect(run.code).toBe(0)
+    expect(vercel.calls('POST', /\/rollback\//).map(r => r.path)).toEqual([
+      `/v1/projects/${PRJ}/rollback/dpl_old`
+    ])
+    expect(run.outputs).toMatchObject({ 'rolled-back-to': 'dpl_old', healthy: 'true' })
+  })
+
+  it('takes health-max-connections as deploy-api does, validated', async () => {
+    history()
+    const run = await rollback({ 'health-max-connections': '0', 'dry-run': 'true' })
+    expect(run.code).toBe(1)
+    expect(run.errors[0]).toMatch(
+      /^rollback: Input 'health-max-connections' has an invalid value "0"/
+    )
+    expect(vercel.requests).toEqual([])
+  })
+
   it('refuses a `to` of another project, before any change', async () => {
     history()
     vercel.addProject({ id: 'prj_admin', name: 'admin', productionId: 'dpl_admin' })

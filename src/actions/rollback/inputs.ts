@@ -1,5 +1,10 @@
 import { z } from 'zod'
-import { healthConfig, healthFields, type HealthConfig } from '../../engines/health/health.js'
+import {
+  connectionFields,
+  healthConfig,
+  healthFields,
+  type HealthConfig
+} from '../../engines/health/health.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
 import { DEFAULT_RENDER_API_URL } from '../../providers/render/client.js'
 import { DEFAULT_VERCEL_API_URL } from '../../providers/vercel/client.js'
@@ -10,6 +15,7 @@ import {
   field,
   headerText,
   httpUrl,
+  isHttpUrl,
   list,
   oneOf,
   readInputs,
@@ -30,7 +36,16 @@ export const spec = {
   'project-id': field(pattern(/^[\w.-]{1,100}$/, 'a Vercel project ID (prj_...) or name')),
   'team-id': field(pattern(/^[\w.-]{1,100}$/, 'a Vercel team ID (team_...) or slug')),
   to: field(
-    pattern(/^[\w.-]{1,100}$/, 'a Render deploy ID (dep-...) or a Vercel deployment ID (dpl_...)')
+    // A Vercel deployment may also be named by its URL: its hostname is what Vercel looks up.
+    z
+      .string()
+      .transform(raw => (isHttpUrl(raw) ? new URL(raw).hostname : raw))
+      .pipe(
+        pattern(
+          /^[\w.-]{1,100}$/,
+          'a Render deploy ID (dep-...), a Vercel deployment ID (dpl_...) or its URL'
+        )
+      )
   ),
   name: field(pattern(/^[\w.-]{1,100}$/, "a target label of letters, digits, '.', '_' or '-'")),
   'production-url': field(
@@ -41,6 +56,7 @@ export const spec = {
   ),
   'health-paths': field(list(['/'])),
   ...healthFields('health-', { timeout: '5m', interval: '10s', successes: 3 }),
+  ...connectionFields('health-'),
   'rollback-timeout': field(duration('30m', { min: 1000, max: 6 * 3_600_000 })),
   'pause-autodeploy': field(bool(true)),
   'dry-run': field(bool(false)),

@@ -119,13 +119,17 @@ export async function vercelSide(o: VercelSideOptions): Promise<Side> {
       }
       const current = candidate(liveSeen, 'current', 'serving production now: rolling back from it')
       if (to) {
-        if (to === live.id)
+        // `to` may be an id or a hostname: what it names is compared by id.
+        let d = all.find(x => x.uid === to)
+        if (!d) {
+          const found = await lookUp(to, current, all.length < MAX_DEPLOYMENTS)
+          d = all.find(x => x.uid === found.uid) ?? found
+        }
+        if (d.uid === live.id)
           throw new RollbackRefused(
             `to: ${to} is the current production deployment of ${project.name} already; nothing was changed`,
             [current]
           )
-        let d = all.find(x => x.uid === to)
-        if (!d) d = await lookUp(to, current, all.length < MAX_DEPLOYMENTS)
         const why = skipReason(d)
         if (why)
           throw new RollbackRefused(
