@@ -513,6 +513,27 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     expect(github.requests).toHaveLength(0)
   })
 
+  it('a password or token in production-url or deployment-url-template is never shown', async () => {
+    vercel.nextDeployments.push({ queuedMs: 50, buildMs: 200, healthyInProduction: false })
+    const run = await deploy({
+      'production-url': `${vercel.productionUrl(PRJ).replace('http://', 'http://ops:pr0d-passw0rd@')}?token=qu3ry-t0ken`,
+      'deployment-url-template': vercel.deploymentUrlTemplate.replace(
+        'http://',
+        'http://ops:tmpl-passw0rd@'
+      )
+    })
+    expect(run.outputs['rolled-back']).toBe('true')
+    expect(github.issues).toHaveLength(1)
+    const log = run.stdout
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
+    const sent = github.requests.map(r => `${r.path}?${r.query} ${r.body}`).join('\n')
+    for (const secret of ['pr0d-passw0rd', 'qu3ry-t0ken', 'tmpl-passw0rd'])
+      for (const text of [log, run.stderr, run.summary, JSON.stringify(run.outputs), sent])
+        expect(text).not.toContain(secret)
+  })
+
   it('a `deployment` of another project, or a preview, is refused before any write', async () => {
     vercel.addProject({ id: 'prj_admin', name: 'admin', productionId: 'dpl_adminlive' })
     const other = await deploy({ deployment: 'dpl_adminlive' })

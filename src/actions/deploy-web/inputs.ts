@@ -20,6 +20,7 @@ import {
   splitList
 } from '../../runtime/inputs.js'
 import { ConfigurationError } from '../../runtime/errors.js'
+import { addUrlSecrets } from '../../runtime/redact.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
 import { DEFAULT_VERCEL_API_URL } from '../../providers/vercel/client.js'
 
@@ -83,9 +84,10 @@ export const spec = {
   'team-id': field(pattern(/^team_[A-Za-z0-9]+$/, 'a Vercel team id (team_...)')),
   app: field(pattern(/^[\w.-]{1,100}$/, "an app label of letters, digits, '.', '_' or '-'")),
   deployment: field(deploymentRef()),
-  'production-url': field(httpUrl('')),
+  // A password or a token in these URLs is a secret from the start.
+  'production-url': field(httpUrl(''), addUrlSecrets),
   'health-paths': field(paths()),
-  'deployment-url-template': field(urlTemplate()),
+  'deployment-url-template': field(urlTemplate(), addUrlSecrets),
   'protection-bypass': secret(headerText()),
   'deploy-timeout': field(duration('20m', { min: 1000, max: 6 * 3_600_000 })),
   ...healthFields('health-', { timeout: '5m', interval: '10s', successes: 3 }),
