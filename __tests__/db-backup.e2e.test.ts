@@ -168,6 +168,22 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
     expect(github.writes()).toBe(0)
   })
 
+  it('exclude-table and extra-args narrow the dump; the drill compares what was dumped', async () => {
+    const drill = await scratch()
+    const run = await backup({
+      'exclude-table': 'public.select',
+      'extra-args': '--exclude-table-data=users --no-comments',
+      'restore-test-url': drill.url
+    })
+    expect(run.errors).toEqual([])
+    expect(run.outputs.verified).toBe('true')
+    const list = execFileSync('pg_restore', ['--list', run.outputs.path]).toString()
+    expect(list).not.toContain('TABLE public select ')
+    expect(list).toContain('TABLE public users ')
+    expect(list).not.toContain('TABLE DATA public users ')
+    expect(run.summary).toContain('every table and row count matches the source')
+  })
+
   it('age: the age command line decrypts the backup and it restores; no dump bytes in the file', async () => {
     const key = path.join(out, '..', `${path.basename(out)}.key`)
     execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' })

@@ -129,10 +129,13 @@ export interface ExtraArgs {
   excludeTables: string[]
   /** Schema patterns they exclude (-N). */
   excludeSchemas: string[]
+  /** Tables whose rows they leave out (--exclude-table-data). */
+  excludeData: string[]
 }
 
 const EXCLUDE_TABLE = new Set(['-T', '--exclude-table', '--exclude-table-and-children'])
 const EXCLUDE_SCHEMA = new Set(['-N', '--exclude-schema'])
+const EXCLUDE_DATA = new Set(['--exclude-table-data', '--exclude-table-data-and-children'])
 
 /** Parses and checks extra-args; a string is the reason they are refused. */
 export function parseExtraArgs(text: string): ExtraArgs | string {
@@ -141,6 +144,7 @@ export function parseExtraArgs(text: string): ExtraArgs | string {
   const args: string[] = []
   const excludeTables: string[] = []
   const excludeSchemas: string[] = []
+  const excludeData: string[] = []
   let selecting = false
   for (let i = 0; i < words.length; i++) {
     const word = words[i]
@@ -170,8 +174,9 @@ export function parseExtraArgs(text: string): ExtraArgs | string {
     }
     if (EXCLUDE_TABLE.has(name)) excludeTables.push(value)
     if (EXCLUDE_SCHEMA.has(name)) excludeSchemas.push(value)
+    if (EXCLUDE_DATA.has(name)) excludeData.push(value)
   }
-  return { args, selecting, excludeTables, excludeSchemas }
+  return { args, selecting, excludeTables, excludeSchemas, excludeData }
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 import { ConfigurationError } from '../../../runtime/errors.js'
 import type { Logger } from '../../../runtime/logger.js'
 import { extension, type BackupInputs } from '../inputs.js'
+import { tablePattern } from './args.js'
 import { countable, countRows, expectedTables, listTables, type TableInfo } from './catalog.js'
 import {
   findClient,
@@ -145,32 +146,33 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
     )
     s.serverVersion = rows[0].version.split(' ')[0]
     const major = serverMajor(Number(rows[0].num))
-    const snapshot = await takeSnapshot(db, e.log).catch(error => {
-      s.warnings.push(`No shared snapshot (${(error as Error).message}): row counts are read separately from the dump.`)
-      return undefined
-    })
-    snapshotOpen = snapshot !== undefined
-
     s.stage = 'client'
     s.client = await chooseClient(inputs, major, s.serverVersion, e)
-    e.log.info(`Server PostgreSQL ${s.serverVersion}; using pg_dump ${s.client.version} (${s.client.pgDump})`)
+    e.log.info(
+      `Server PostgreSQL ${s.serverVersion}; using pg_dump ${s.client.version} (${s.client.pgDump})`
+    )
 
-    s.tables = await listTables(db)
-    s.expected = inputs.extra.selecting
-      ? undefined
-      : expectedTables(s.tables, {
-          excludeTables: [...inputs.excludeTables, ...inputs.extra.excludeTables],
-          excludeSchemas: inputs.extra.excludeSchemas
-        })
-    if (scratch && s.expected && !inputs.schemaOnly) await countRows(db, s.expected, t => countable(t))
-
-    s.stage = 'dump'
     await mkdir(inputs.outputDir, { recursive: true })
     const final = path.join(inputs.outputDir, s.fileName)
     if (existsSync(final))
       throw new ConfigurationError(
         `${final} already exists: give another 'name' or 'output-dir' (a backup is never overwritten)`
       )
+
+    // The snapshot pg_dump will use: the table list and row counts below are the dump's.
+    const snapshot = await takeSnapshot(db, e.log).catch(error => {
+      s.warnings.push(
+        `No shared snapshot (${(error as Error).message}): row counts are read separately from the dump.`
+      )
+      return undefined
+    })
+    snapshotOpen = snapshot !== undefined
+
+    // Read inside the snapshot while pg_dump runs (its own connection): off the critical path.
+    const catalog = readCatalog(db, inputs, s, scratch !== undefined)
+    catalog.catch(() => undefined)
+
+    s.stage = 'dump'
     const temp = path.join(inputs.outputDir, `.${s.fileName}.${randomBytes(4).toString('hex')}.partial`)
     const env = pgEnv(e.env, source)
     let stop: (() => void) | undefined
@@ -194,6 +196,7 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
       s.bytes = dumped.bytes
       s.sha256 = dumped.sha256
       if (dumped.stderr) e.log.debug(`pg_dump stderr:\n${dumped.stderr}`)
+      await catalog
       for (const w of dumped.warnings) s.warnings.push(`pg_dump: ${w.replace(/^pg_dump: (warning: )?/, '')}`)
       if (snapshotOpen) {
         await db.query('COMMIT')
@@ -224,7 +227,8 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
           client: s.client,
           target: scratch,
           baseEnv: e.env,
-          source: s.expected ?? s.tables,
+          // extra-args that select objects leave the expected list unknown: nothing to compare.
+          source: s.expected ?? [],
           now: e.now,
           log: line => e.log.info(line)
         })
@@ -247,6 +251,27 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
     if (snapshotOpen) await db.query('ROLLBACK').catch(() => undefined)
     await db.end().catch(() => undefined)
   }
+}
+
+/** The source's tables (and, for the drill, row counts) as the dump sees them. */
+async function readCatalog(
+  db: pg.Client,
+  inputs: BackupInputs,
+  s: BackupState,
+  counts: boolean
+): Promise<void> {
+  s.tables = await listTables(db)
+  s.expected = inputs.extra.selecting
+    ? undefined
+    : expectedTables(s.tables, {
+        excludeTables: [...inputs.excludeTables, ...inputs.extra.excludeTables],
+        excludeSchemas: inputs.extra.excludeSchemas
+      })
+  if (!counts || !s.expected || inputs.schemaOnly) return
+  await countRows(db, s.expected, t => countable(t))
+  // Tables dumped without their rows restore empty: their counts are not compared.
+  const noData = inputs.extra.excludeData.map(tablePattern)
+  for (const t of s.expected) if (noData.some(m => m(t.schema, t.name))) t.rows = undefined
 }
 
 /** A repeatable-read snapshot pg_dump imports (`--snapshot`), so our counts are the dump's. */
