@@ -211,6 +211,36 @@ describe('VercelClient against the Vercel fake', () => {
     expect(fake.calls('POST', /rollback/)).toHaveLength(1)
   })
 
+  it('waitForAlias does not take an old promote to the same deployment for the rollback', async () => {
+    fake.nextDeployments.push({ queuedMs: 0, buildMs: 0 })
+    const c = client()
+    const d = await c.createDeployment(body('w'))
+    const p = fake.projects.get(PRJ)!
+    // dpl_old was promoted once; production later moved to d without an alias job.
+    p.productionId = d.id
+    p.lastAliasRequest = {
+      fromDeploymentId: 'dpl_x',
+      toDeploymentId: 'dpl_old',
+      jobStatus: 'succeeded',
+      requestedAt: now - 60_000,
+      type: 'promote',
+      doneAt: now - 59_000
+    }
+    const r = await waitForAlias({
+      client: c,
+      projectId: PRJ,
+      deploymentId: 'dpl_old',
+      type: 'rollback',
+      timeoutMs: 2000,
+      now: () => now,
+      sleep: async ms => {
+        now += ms
+      }
+    })
+    expect(r.done).toBe(false)
+    expect(r.problem).toMatch(/still not started/)
+  })
+
   it('rollback: the v1 path, or the CLI v9 path with {} when v1 answers 404', async () => {
     const c = client()
     fake.nextDeployments.push({ queuedMs: 0, buildMs: 0 })

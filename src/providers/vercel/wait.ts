@@ -173,7 +173,10 @@ export async function waitForAlias(o: AliasOptions): Promise<AliasResult> {
         o.projectId,
         Date.now() + Math.max(1, deadline - now())
       )
-      const mine = status.request?.toDeploymentId === o.deploymentId ? status.request : undefined
+      // A job of the other type to the same deployment is an old one (a promote before a rollback).
+      const seen = status.request
+      const mine =
+        seen?.toDeploymentId === o.deploymentId && seen.type === o.type ? seen : undefined
       request = mine ?? request
       const job = mine?.jobStatus ?? 'not started'
       if (job !== last) {
