@@ -184,6 +184,16 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
     expect(run.summary).toContain('every table and row count matches the source')
   })
 
+  it('the drill refuses a scratch database that is not empty, and leaves it untouched', async () => {
+    const busy = await scratch()
+    await query(busy.url, 'CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1)')
+    const run = await backup({ 'restore-test-url': busy.url })
+    expect(run.code).not.toBe(0)
+    expect(run.errors.join('\n')).toMatch(/is not empty \(1 table\(s\), e\.g\. public\.keep_me\)/)
+    expect(await counts(busy.url)).toEqual({ 'public.keep_me': 1 })
+    expect(readdirSync(out)).toEqual([])
+  })
+
   it('age: the age command line decrypts the backup and it restores; no dump bytes in the file', async () => {
     const key = path.join(out, '..', `${path.basename(out)}.key`)
     execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' })

@@ -58,7 +58,7 @@ export function summaryMarkdown(
   ]
   if (extra.artifactId !== undefined)
     rows.push(['Artifact', `\`${s.fileName}\` (id ${extra.artifactId}, kept ${inputs.retentionDays} days)`])
-  parts.push(`### Backup\n\n${table(['', ''], rows)}`)
+  parts.push(`### Backup\n\n${table(['Backup', 'Value'], rows)}`)
   if (s.verification)
     parts.push(`### Verification\n\n${s.verification.checks.map(c => `- ✅ ${c}`).join('\n')}`)
   if (s.drill) {

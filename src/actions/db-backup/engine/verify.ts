@@ -120,10 +120,12 @@ export async function verifyBackup(o: VerifyOptions): Promise<Verification> {
     checks.push(`decrypts and decompresses to ${bytes} bytes of SQL ending in the dump-complete trailer`)
     return { sqlBytes: bytes, checks }
   }
-  const list = await restoreList(o)
+  const { list, decrypted } = await restoreList(o)
   const entries = list.split('\n').filter(l => l && !l.startsWith(';')).length
   if (entries === 0) throw new VerifyError('pg_restore --list found no entries in the backup')
-  checks.push(`pg_restore --list reads it (${entries} entries)`)
+  checks.push(
+    `pg_restore --list reads it (${entries} entries)${decrypted ? ' and the whole file decrypts' : ''}`
+  )
   if (o.expected) {
     const missing = missingFromList(list, o.expected, o.dataOnly)
     if (missing.length)
@@ -143,7 +145,7 @@ export async function verifyBackup(o: VerifyOptions): Promise<Verification> {
  * table of contents; the rest is still decrypted to the end (and dropped), so a
  * damaged or cut encrypted file fails here too.
  */
-async function restoreList(o: VerifyOptions): Promise<string> {
+async function restoreList(o: VerifyOptions): Promise<{ list: string; decrypted: boolean }> {
   const child = spawn(o.pgRestore, ['--list'], { env: o.env, stdio: ['pipe', 'pipe', 'pipe'] })
   const stderr = collectStderr(child)
   const exit = exited(child)
@@ -170,8 +172,9 @@ async function restoreList(o: VerifyOptions): Promise<string> {
     }
   })
   let readError: Error | undefined
+  const stages = await plaintext(o)
   try {
-    await pipeline([...(await plaintext(o)), head] as unknown as NodeJS.ReadWriteStream[])
+    await pipeline([...stages, head] as unknown as NodeJS.ReadWriteStream[])
   } catch (error) {
     readError = error as Error
     stdin.destroy()
@@ -183,5 +186,5 @@ async function restoreList(o: VerifyOptions): Promise<string> {
     throw new VerifyError(
       `pg_restore --list failed (exit ${code ?? signal}): ${stderrCause(redact(stderr())) || 'no message'}`
     )
-  return out
+  return { list: out, decrypted: stages.length > 1 }
 }
