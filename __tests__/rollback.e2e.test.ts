@@ -502,6 +502,16 @@ describe('rollback on Vercel (dist bundle through the runner harness)', () => {
     expect(run.outputs).toMatchObject({ 'rolled-back-to': 'dpl_old', healthy: 'true' })
   })
 
+  it('takes team-id as a team slug too, sent as slug', async () => {
+    history()
+    const run = await rollback({ 'team-id': 'shipgate' })
+    expect(run.errors).toEqual([])
+    expect(run.code).toBe(0)
+    expect(vercel.production(PRJ)).toBe('dpl_prev')
+    const api = vercel.apiCalls()
+    expect(api.every(r => r.query.get('slug') === 'shipgate' && !r.query.has('teamId'))).toBe(true)
+  })
+
   it('takes health-max-connections as deploy-api does, validated', async () => {
     history()
     const run = await rollback({ 'health-max-connections': '0', 'dry-run': 'true' })

@@ -301,7 +301,9 @@ export class FakeVercel {
       return send(403, {
         error: { code: 'forbidden', message: 'Not authorized', invalidToken: true }
       })
-    const teamId = url.searchParams.get('teamId')
+    // A team is named by its id, or by its slug (here: the id without `team_`).
+    const slug = url.searchParams.get('slug')
+    const teamId = url.searchParams.get('teamId') ?? (slug ? `team_${slug}` : null)
     if (!teamId || !this.teams.includes(teamId))
       return send(
         403,

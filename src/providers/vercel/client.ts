@@ -99,7 +99,7 @@ export type PromoteResult = 'started' | 'queued' | 'current'
 
 export interface VercelClientOptions {
   token: string
-  /** Sent as `teamId` on every call (empty for a personal account). */
+  /** Sent on every call: `teamId` for an id (`team_...`), `slug` for a slug; empty for a personal account. */
   teamId?: string
   baseUrl?: string
   http?: HttpClient
@@ -404,7 +404,9 @@ export class VercelClient {
     const read = c.method === 'GET'
     const params = new URLSearchParams()
     for (const [k, v] of Object.entries(c.query ?? {})) if (v !== undefined) params.set(k, v)
-    if (this.o.teamId) params.set('teamId', this.o.teamId)
+    // A team id goes as `teamId`, a team slug as `slug` (every endpoint takes either).
+    if (this.o.teamId)
+      params.set(this.o.teamId.startsWith('team_') ? 'teamId' : 'slug', this.o.teamId)
     const url = `${this.baseUrl}${c.path}${params.size ? `?${params}` : ''}`
     const readAttempts = this.o.readAttempts ?? 4
     const limitAttempts = this.o.rateLimitAttempts ?? 6
