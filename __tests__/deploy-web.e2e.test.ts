@@ -444,6 +444,43 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     expect(run.summary).toContain('⏹️ cancelled')
   })
 
+  it('a run cancelled while Vercel still answers the create cancels the deployment once it is known', async () => {
+    vercel.nextDeployments.push({ buildMs: Infinity })
+    vercel.createAnswerDelayMs = 1500
+    let created = false
+    const run = await runAction(
+      'deploy-web',
+      {
+        'vercel-token': vercel.token,
+        'project-id': PRJ,
+        'team-id': TEAM,
+        'vercel-api-url': vercel.url,
+        'deployment-url-template': vercel.deploymentUrlTemplate,
+        'deploy-timeout': '30s'
+      },
+      {
+        token: github.token,
+        env: { GITHUB_API_URL: github.url },
+        // SIGINT once the deployment exists and its answer is still on the way.
+        onStart: signal => {
+          const timer = setInterval(() => {
+            if (created || vercel.created().length === 0) return
+            created = true
+            clearInterval(timer)
+            signal('SIGINT')
+          }, 10)
+        }
+      }
+    )
+    expect(created).toBe(true)
+    expect(run.code).toBe(1)
+    const [d] = vercel.created()
+    expect(vercel.stateOf(d.id)).toBe('CANCELED')
+    expect(vercel.calls('PATCH', /\/cancel$/)).toHaveLength(1)
+    expect(github.issues).toHaveLength(0)
+    expect(run.summary).toContain('⏹️ cancelled')
+  })
+
   it('gates and promotes a deployment made by an earlier step, creating nothing', async () => {
     const d = vercel.addDeployment(PRJ, { buildMs: 300 })
     const run = await deploy({ deployment: `https://${d.url}` })

@@ -117,6 +117,8 @@ export class FakeVercel {
   readonly nextDeployments: DeploymentScript[] = []
   readonly nextPromotes: PromoteScript[] = []
   defaultScript: DeploymentScript = {}
+  /** How long a create is answered after the deployment exists (a slow API). */
+  createAnswerDelayMs = 0
   /** Answer the v1 rollback path with 404 (an API that only has the CLI's v9 path). */
   v1RollbackMissing = false
   readonly token: string
@@ -411,7 +413,9 @@ export class FakeVercel {
       body: b,
       script: this.nextDeployments.shift() ?? this.defaultScript
     })
-    send(200, this.view(d, this.now()))
+    if (this.createAnswerDelayMs > 0)
+      setTimeout(() => send(200, this.view(d, this.now())), this.createAnswerDelayMs)
+    else send(200, this.view(d, this.now()))
   }
 
   private promote(p: FakeProject, d: FakeDeployment, t: number, send: Send): void {

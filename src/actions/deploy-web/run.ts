@@ -27,6 +27,9 @@ type OutputName = keyof typeof OUTPUTS
 type State = RunState<OutputName, Clients>
 type Verdict = { ok: boolean; verdict: string }
 
+/** How long a cancelled run waits for Vercel to answer a create already sent. */
+const CANCEL_CREATE_WAIT_MS = 2500
+
 /** How long a promote or rollback job may take (the Vercel CLI's default). */
 const ALIAS_TIMEOUT_MS = 3 * 60_000
 
@@ -140,22 +143,40 @@ async function deployAndGate(run: Run): Promise<Verdict> {
   const { outputs, summary } = state
 
   // 3. The deployment to gate: made now, or by an earlier step.
+  // 4. Wait for READY. From the create to READY, a cancelled run cancels the deployment it
+  // made, even one whose create was still being answered (it must not stay behind).
   const created = !run.given
-  let d = run.given ?? (await create(run))
-  showDeployment(run, d)
-
-  // 4. Wait for READY. A cancelled run cancels a deployment it made that still builds.
+  let creating: Promise<Deployment> | undefined
+  let made: Deployment | undefined
   const off = created
     ? host.cancellation.onCancel(async () => {
-        await vercel.cancelDeployment(d.id, Date.now() + 4000)
-        host.log.info(`Cancelled Vercel deployment ${d.id} because the run was cancelled`)
+        const started = Date.now()
+        const pending = creating?.catch(() => undefined)
+        const target =
+          made ??
+          (await Promise.race([
+            pending,
+            new Promise<undefined>(r => setTimeout(() => r(undefined), CANCEL_CREATE_WAIT_MS))
+          ]))
+        if (!target) return
+        await vercel.cancelDeployment(target.id, started + 4500)
+        host.log.info(`Cancelled Vercel deployment ${target.id} because the run was cancelled`)
       })
     : () => undefined
-  const waited = await host.log
-    .group(`Waiting for deployment ${d.id}`, () =>
+  let d: Deployment
+  let waited: ReadyResult
+  try {
+    if (run.given) d = run.given
+    else {
+      creating = create(run)
+      d = made = await creating
+    }
+    showDeployment(run, d)
+    const first = d
+    waited = await host.log.group(`Waiting for deployment ${d.id}`, () =>
       waitForReady({
         client: vercel,
-        deployment: d,
+        deployment: first,
         timeoutMs: inputs.deployTimeoutMs,
         cancelOnTimeout: created,
         log: m => host.log.info(m),
@@ -163,7 +184,9 @@ async function deployAndGate(run: Run): Promise<Verdict> {
         sleep: ms => host.clock.sleep(ms)
       })
     )
-    .finally(off)
+  } finally {
+    off()
+  }
   d = waited.deployment
   showDeployment(run, d)
   summary.section(
