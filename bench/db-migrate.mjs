@@ -1,7 +1,9 @@
 // npm run bench -- db-migrate: the db-migrate bundle against `supabase db push` on the local Postgres.
 //   1. apply 500 and 2,000 small two-statement migrations into an empty database (CLI into db A, bundle into db B);
 //   2. decide "up to date" with 5,000 applied versions (both tools, same database).
-// BENCH_RUNS (default 5) runs per tool and scenario; SHIPGATE_BUNDLE runs another copy of the bundle.
+// BENCH_RUNS (default 5) runs per tool and scenario; BENCH_COUNTS (default 500,2000) the file counts;
+// SHIPGATE_BUNDLE runs another copy of the bundle. Besides the ratio of medians, the median of the
+// per-run ratios (each pair ran back to back) is printed: on a machine whose load swings it is the steadier one.
 // Needs Postgres on 127.0.0.1:5432 (user postgres, trust), node_modules/.bin/supabase and dist/db-migrate/index.js.
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -105,7 +107,8 @@ try {
   // 1. N files from empty, fresh databases each run, the two tools in alternating order;
   //    afterwards both histories must be identical.
   const scenarios = []
-  for (const count of [500, 2000]) {
+  const counts = (process.env.BENCH_COUNTS ?? '500,2000').split(',').map(Number)
+  for (const count of counts) {
     const scenario = `apply ${count.toLocaleString('en')} files`
     scenarios.push(scenario)
     const small = project(
@@ -160,7 +163,12 @@ try {
   for (const scenario of scenarios) {
     const c = median(times.get(`${scenario}|supabase db push`))
     const o = median(times.get(`${scenario}|shipgate db-migrate`))
-    console.log(`${scenario}: shipgate is ${(c / o).toFixed(2)}x the CLI's speed`)
+    const cs = times.get(`${scenario}|supabase db push`)
+    const pairs = times.get(`${scenario}|shipgate db-migrate`).map((x, i) => cs[i] / x)
+    console.log(
+      `${scenario}: shipgate is ${(c / o).toFixed(2)}x the CLI's speed (ratio of medians); ` +
+        `median of per-run ratios ${median(pairs).toFixed(2)}x (${pairs.map(r => r.toFixed(2)).join(', ')})`
+    )
   }
 } finally {
   for (const name of created)
