@@ -40,8 +40,7 @@ export function run(host: Host<Clients>): Promise<Outcome> {
         log: host.log,
         env: host.env as NodeJS.ProcessEnv,
         now: () => host.clock.now(),
-        onCancel: hook => host.cancellation.onCancel(hook),
-        libDir: host.env.SHIPGATE_PG_LIB_DIR
+        onCancel: hook => host.cancellation.onCancel(hook)
       })
       if (inputs.destination === 'artifact' && s.file) {
         s.stage = 'deliver'

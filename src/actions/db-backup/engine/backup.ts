@@ -61,8 +61,6 @@ export interface BackupEnv {
   now: () => number
   /** Registers cleanup for a cancelled run; returns the unregister function. */
   onCancel: (hook: () => Promise<void>) => () => void
-  /** Where versioned PostgreSQL installations live (tests point it at fake folders). */
-  libDir?: string
 }
 
 export function newBackupState(inputs: BackupInputs): BackupState {
@@ -294,7 +292,7 @@ async function chooseClient(
   e: BackupEnv
 ): Promise<PgClient> {
   const look = () =>
-    findClient(major, { pgDumpPath: inputs.pgDumpPath, pathEnv: e.env.PATH, libDir: e.libDir, env: e.env })
+    findClient(major, { pgDumpPath: inputs.pgDumpPath, pathEnv: e.env.PATH, env: e.env })
   let { client, found } = await look()
   if (client) return client
   const canInstall = inputs.installClient && !inputs.pgDumpPath && process.platform === 'linux'
