@@ -18,6 +18,10 @@ export type FaultAnswer =
   | { kind: 'truncate' }
   /** Forwarded: the fake acts, then the connection is dropped instead of answering. */
   | { kind: 'reset-after' }
+  /** Forwarded: the fake acts at once, its answer is held back `ms` (a slow API or middlebox). */
+  | { kind: 'slow'; ms: number }
+  /** Forwarded: the fake acts, then a gateway answers this status instead (a 502 after the work was done). */
+  | { kind: 'status-after'; status: number }
 
 export interface FaultRule {
   method?: string
@@ -42,6 +46,8 @@ const MAINTENANCE =
 
 export class FaultProxy {
   readonly requests: ProxiedRequest[] = []
+  /** Called as each request arrives (before it is answered): lets a test act at that moment. */
+  onRequest?: (r: ProxiedRequest) => void
   private readonly rules: Array<Required<Pick<FaultRule, 'times' | 'skip'>> & FaultRule> = []
   private server?: Server
   private readonly sockets = new Set<Socket>()
@@ -102,7 +108,9 @@ export class FaultProxy {
     const path = new URL(req.url ?? '/', 'http://proxy').pathname
     const rule = this.take(method, path)
     const answer = rule?.answer
-    this.requests.push({ method, path, fate: answer?.kind ?? 'forwarded' })
+    const seen: ProxiedRequest = { method, path, fate: answer?.kind ?? 'forwarded' }
+    this.requests.push(seen)
+    this.onRequest?.(seen)
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -140,14 +148,22 @@ export class FaultProxy {
               req.socket.destroy()
               return
             }
+            if (answer?.kind === 'status-after')
+              return reply(answer.status, '<html><body><h1>Bad Gateway</h1></body></html>', {
+                'content-type': 'text/html'
+              })
             let data = Buffer.concat(body)
             if (answer?.kind === 'truncate') data = data.subarray(0, Math.floor(data.length / 2))
             const headers = { ...up.headers }
             delete headers['content-length']
             delete headers['transfer-encoding']
             delete headers.connection
-            res.writeHead(up.statusCode ?? 502, { ...headers, 'content-length': data.length })
-            res.end(data)
+            const send = (): void => {
+              res.writeHead(up.statusCode ?? 502, { ...headers, 'content-length': data.length })
+              res.end(data)
+            }
+            if (answer?.kind === 'slow') setTimeout(send, answer.ms)
+            else send()
           })
         }
       )

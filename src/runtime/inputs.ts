@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ConfigurationError } from './errors.js'
-import { addSecret, addUrlSecrets, redact, redactUrl } from './redact.js'
+import { addSecret, addUrlSecrets, redactUrl } from './redact.js'
 
 /** One declared input: how to parse its raw string, and whether it is a secret. */
 export interface Field<T> {
@@ -70,7 +70,7 @@ export function readInputs<S extends Record<string, Field<unknown>>>(
       )
     }
     out[name] = result.data
-    if (!f.secret) debug(clip(redact(`input ${name} = ${JSON.stringify(result.data)}`), 2000))
+    if (!f.secret) debug(clip(redactUrl(`input ${name} = ${JSON.stringify(result.data)}`), 2000))
   }
   return out as InputValues<S>
 }
@@ -224,6 +224,8 @@ export function isHttpUrl(value: string): boolean {
 export function httpUrl(def = '') {
   return z.string().transform((raw, ctx) => {
     const v = raw === '' ? def : raw
+    // A proxy's `user:password@` or a key in the query: masked before anything prints the URL.
+    addUrlSecrets(v)
     if (v === '') return ''
     if (!isHttpUrl(v)) {
       ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL' })

@@ -60,6 +60,9 @@ interface Run {
   incident: Incidents
   state: State
   host: Host<Clients>
+  /** The deploy POST once sent; while `following`, a cancelled run cancels its deploy. */
+  creating?: Promise<Deploy>
+  following: boolean
 }
 
 async function deploy(state: State): Promise<Verdict> {
@@ -108,13 +111,18 @@ async function deploy(state: State): Promise<Verdict> {
     environment: inputs.environment,
     description: `Render deploy of ${what} to ${service.name}`
   })
-  const run: Run = { inputs, ctx, render, service, previous, record, incident, state, host }
+  const run: Run = {
+    ...{ inputs, ctx, render, service, previous, record, incident, state, host },
+    following: false
+  }
+  const off = host.cancellation.onCancel(() => cancelled(run))
   try {
     return await deployAndGate(run, what)
   } catch (error) {
     await record.finish('error', errorMessage(error))
     throw error
   } finally {
+    off()
     if (record.error) notes.push(record.error)
     summary.section(
       'Render API',
@@ -131,29 +139,34 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
   host.log.info(
     `Deploying ${what} to ${service.name} (${service.id})${inputs.clearCache ? ', clearing the build cache' : ''}`
   )
-  let deploy: Deploy
-  try {
-    ;({ deploy } = await render.createDeploy(service.id, {
+  // From the POST to the end of the wait, a cancelled run cancels the deploy (see `cancelled`).
+  run.following = true
+  run.creating = render
+    .createDeploy(service.id, {
       commitId: inputs.commit || undefined,
       imageUrl: inputs.imageUrl || undefined,
       clearCache: inputs.clearCache
-    }))
+    })
+    .then(c => c.deploy)
+  let deploy: Deploy
+  try {
+    deploy = await run.creating
   } catch (error) {
+    run.following = false
     if (error instanceof UnidentifiedDeployError) return unidentified(run, error)
     throw error
   }
   outputs.set('deploy-id', deploy.id)
 
-  // 5. Wait for a terminal status. A cancelled run cancels the deploy it started.
-  const off = host.cancellation.onCancel(async () => {
-    await render.cancelDeploy(service.id, deploy.id, Date.now() + 4000)
-    host.log.info(`Cancelled Render deploy ${deploy.id} because the run was cancelled`)
-  })
+  // 5. Wait for a terminal status.
   const since = host.clock.now()
   const waited = await host.log
     .group(`Waiting for deploy ${deploy.id}`, () => waitFor(run, deploy))
     .catch((error: unknown) => lostTrack(run, deploy, error, since))
-    .finally(off)
+  // Cancelled meanwhile: the hook cancelled the deploy and says so; the wait only saw that cancel.
+  if (host.cancellation.cancelled)
+    return { ok: false, verdict: `Render deploy ${deploy.id} was cancelled with the run` }
+  run.following = false
   if ('verdict' in waited) return waited
   // action.yml: `timeout` when the deploy did not finish in time.
   outputs.set('status', waited.outcome === 'timeout' ? 'timeout' : waited.status)
@@ -187,6 +200,57 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
 
   // 8. Unhealthy: roll back, check again, report.
   return rollBackAndReport(run, deploy, step)
+}
+
+/** How long a cancelled run waits for Render to answer a deploy POST already sent. */
+const CANCEL_CREATE_WAIT_MS = 2500
+
+/**
+ * The run was cancelled (the runner gives the hooks a few seconds): undo what
+ * must not outlive it and say exactly what it changed, in the outputs, the
+ * summary and the Deployment record. A deploy still being created or followed
+ * is cancelled as soon as it is known (it must not go live without the gate); a
+ * live deploy or a rollback is left as it is.
+ */
+async function cancelled(run: Run): Promise<void> {
+  const { render, service, state, previous } = run
+  const { outputs } = state
+  const keeps = previous ? `; ${previous.id} stays live` : ''
+  let line: string
+  if (run.following && run.creating) {
+    const started = Date.now()
+    const pending = Symbol('pending')
+    const deploy = await Promise.race([
+      run.creating.catch(() => undefined),
+      new Promise<typeof pending>(r => setTimeout(() => r(pending), CANCEL_CREATE_WAIT_MS))
+    ])
+    if (deploy === pending) {
+      line =
+        "the run was cancelled while Render was still answering the deploy request: check the service's Deploys page, a deploy may have been created"
+    } else if (!deploy) {
+      line = 'the run was cancelled; the deploy request had failed, nothing was deployed'
+    } else {
+      outputs.set('deploy-id', deploy.id)
+      try {
+        const after = await render.cancelDeploy(service.id, deploy.id, started + 4500)
+        outputs.set('status', after.status ?? 'canceled')
+        line = `the run was cancelled: Render deploy ${deploy.id} was cancelled${keeps}`
+      } catch (error) {
+        line = `the run was cancelled; cancelling Render deploy ${deploy.id} failed (${errorMessage(error)}): check it in the Render dashboard`
+      }
+    }
+  } else {
+    const id = outputs.get('deploy-id')
+    const rollback = outputs.get('rollback-deploy-id')
+    line = rollback
+      ? `the run was cancelled during the rollback: rollback deploy ${rollback} (to ${previous?.id ?? '?'}) is left running; deploy ${id} failed its health gate`
+      : outputs.get('status') === 'live'
+        ? `the run was cancelled before the health gate of deploy ${id} finished: it stays live, nothing was rolled back`
+        : `the run was cancelled${id ? ` after deploy ${id} ended ${outputs.get('status') || 'unknown'}` : ''}`
+  }
+  run.host.log.info(line)
+  state.summary.section('Cancelled', line)
+  await run.record.finish('error', line)
 }
 
 /** Live (and healthy, when gated): Deployment success, incident closed. */

@@ -183,6 +183,8 @@ function createdSince(d: Deploy, since: number): boolean {
 /** Typed client for the Render REST calls the deploy and rollback actions need. */
 export class RenderClient {
   readonly calls: RenderCallCounts = { get: 0, post: 0, retries: 0 }
+  /** Ids of the deploys Render has shown this client: a create's lost answer is never one of them. */
+  private readonly seen = new Set<string>()
   private readonly http: HttpClient
   private readonly baseUrl: string
   private readonly sleep: (ms: number) => Promise<void>
@@ -279,64 +281,66 @@ export class RenderClient {
     const body: Record<string, string> = { clearCache: input.clearCache ? 'clear' : 'do_not_clear' }
     if (input.commitId) body.commitId = input.commitId
     if (input.imageUrl) body.imageUrl = input.imageUrl
-    const since = this.now()
-    let res: HttpResponse
-    try {
+    const before: Before = { since: this.now(), known: new Set(this.seen) }
+    const sent = await this.createOnce(serviceId, 'deploy', before, input, 'api', () =>
       // 202 has no body; any other 2xx must name the deploy it created.
-      res = await this.send(
-        'POST',
-        `/services/${enc(serviceId)}/deploys`,
-        { serviceId },
-        body,
-        undefined,
-        { ...CREATED, unless: 202 }
-      )
-    } catch (error) {
-      // The request may have reached Render: look (never re-send) before failing.
-      if (!isAmbiguous(error)) throw error
-      this.o.log?.(`${error.message}. Looking for the deploy it may have created`)
-      const found = await this.findCreated(
-        serviceId,
-        input,
-        since,
-        Math.min(AMBIGUOUS_FIND_MS, this.o.findTimeoutMs ?? AMBIGUOUS_FIND_MS)
-      ).catch(() => undefined)
-      if (!found) {
-        const text = `${error.message}, and no new deploy appeared: check the service's Deploys page before re-running`
-        // A 2xx means Render created it: not knowing which one is not "nothing happened".
-        throw error instanceof MalformedAnswerError
-          ? new UnidentifiedDeployError(text)
-          : new Error(text)
-      }
-      return { deploy: found, queued: false }
-    }
-    if (res.status === 202) {
+      this.send('POST', `/services/${enc(serviceId)}/deploys`, { serviceId }, body, undefined, {
+        ...CREATED,
+        unless: 202
+      })
+    )
+    if ('found' in sent) return { deploy: sent.found, queued: false }
+    if (sent.res.status === 202) {
       this.o.log?.('Render queued the deploy (202, no body): looking it up')
-      return { deploy: await this.findCreated(serviceId, input, since), queued: true }
+      return { deploy: await this.findCreated(serviceId, input, before), queued: true }
     }
-    return { deploy: this.parse(res, CREATED), queued: false }
+    return { deploy: this.remember(this.parse(sent.res, CREATED)), queued: false }
   }
 
   /** Rolls back to `deployId`: Render creates a new deploy (trigger `rollback`). 429-only retry. */
   async rollback(serviceId: string, deployId: string): Promise<Deploy> {
-    const since = this.now()
-    try {
-      return this.parse(
-        await this.send(
-          'POST',
-          `/services/${enc(serviceId)}/rollback`,
-          { serviceId, deployId },
-          { deployId },
-          undefined,
-          CREATED
-        ),
+    const before: Before = { since: this.now(), known: new Set(this.seen) }
+    const sent = await this.createOnce(serviceId, 'rollback deploy', before, {}, 'rollback', () =>
+      this.send(
+        'POST',
+        `/services/${enc(serviceId)}/rollback`,
+        { serviceId, deployId },
+        { deployId },
+        undefined,
         CREATED
       )
+    )
+    return 'found' in sent ? sent.found : this.remember(this.parse(sent.res, CREATED))
+  }
+
+  /**
+   * Sends a create (deploy, rollback) once. When its outcome is unknown (the
+   * connection broke, a 5xx, a 2xx that cannot be read) the deploy it may have
+   * made is looked for, never re-sent.
+   */
+  private async createOnce(
+    serviceId: string,
+    noun: string,
+    before: Before,
+    input: CreateDeployInput,
+    trigger: DeployTrigger,
+    send: () => Promise<HttpResponse>
+  ): Promise<{ res: HttpResponse } | { found: Deploy }> {
+    try {
+      return { res: await send() }
     } catch (error) {
-      // Render answered 2xx, so the rollback deploy exists: find it, never re-send.
-      if (!(error instanceof MalformedAnswerError)) throw error
-      this.o.log?.(`${error.message}. Looking for the rollback deploy it created`)
-      return this.findCreated(serviceId, {}, since, AMBIGUOUS_FIND_MS, 'rollback')
+      if (!isAmbiguous(error)) throw error
+      this.o.log?.(`${error.message}. Looking for the ${noun} it may have created`)
+      const timeoutMs = Math.min(AMBIGUOUS_FIND_MS, this.o.findTimeoutMs ?? AMBIGUOUS_FIND_MS)
+      const found = await this.findCreated(serviceId, input, before, timeoutMs, trigger).catch(
+        () => undefined
+      )
+      if (found) return { found }
+      const text = `${error.message}, and no new ${noun} appeared: check the service's Deploys page before re-running`
+      // A 2xx means Render created it: not knowing which one is not "nothing happened".
+      throw error instanceof MalformedAnswerError
+        ? new UnidentifiedDeployError(text)
+        : new Error(text)
     }
   }
 
@@ -354,7 +358,7 @@ export class RenderClient {
   private async findCreated(
     serviceId: string,
     input: CreateDeployInput,
-    since: number,
+    before: Before,
     timeoutMs = this.o.findTimeoutMs ?? 60_000,
     trigger: DeployTrigger = 'api'
   ): Promise<Deploy> {
@@ -369,9 +373,10 @@ export class RenderClient {
         .map(x => x.deploy)
         .find(
           d =>
+            !before.known.has(d.id) &&
             matchesInput(d, input) &&
             (d.trigger === undefined || d.trigger === trigger) &&
-            createdSince(d, since)
+            createdSince(d, before.since)
         )
       if (found) return found
       if (this.now() >= deadline) {
@@ -393,7 +398,18 @@ export class RenderClient {
     body?: unknown,
     deadline?: number
   ): Promise<T> {
-    return this.parse(await this.send(method, path, ids, body, deadline, shape), shape)
+    return this.remember(
+      this.parse(await this.send(method, path, ids, body, deadline, shape), shape)
+    )
+  }
+
+  /** Notes the deploys an answer shows (one, or a list of them). */
+  private remember<T>(data: T): T {
+    const items: unknown[] = Array.isArray(data)
+      ? data.map(x => (isRecord(x) ? x.deploy : x))
+      : [data]
+    for (const d of items) if (hasId(d)) this.seen.add(d.id)
+    return data
   }
 
   /** The answer's body with `shape` (default: any JSON object), else MalformedAnswerError. */
@@ -476,6 +492,13 @@ export class RenderClient {
     else this.calls.post += attempts
     this.calls.retries += attempts - 1
   }
+}
+
+/** What a create's search leaves out: deploys older than the request, or already seen. */
+interface Before {
+  /** When the request was sent (runner clock). */
+  since: number
+  known: ReadonlySet<string>
 }
 
 interface Ids {
