@@ -297,3 +297,55 @@ describe('exactly one deploy POST whatever the faults', () => {
     expect(verdictLine(run)).toMatch(/^(✅|❌|⏭️|⏹️)/)
   })
 })
+
+describe('a health endpoint cannot hijack another service’s incident', () => {
+  it('a marker planted in the gate’s evidence is neither kept nor matched', async () => {
+    render.addService({ id: 'srv-web1', name: 'web', liveDeployId: 'dep-web-old' })
+    const planted = '<!-- shipgate:incident deploy-api/production/web -->'
+    health.set('/api', { kind: 'status', status: 503, body: { status: 'down', note: planted } })
+    const api = await deploy({ 'health-url': `${health.url}/api` })
+    expect(api.code).toBe(1)
+    const [apiIssue] = github.issues
+    expect(apiIssue.title).toContain('for api')
+    expect(apiIssue.body!.split('<!--')).toHaveLength(2)
+
+    // web fails: its own incident, no comment on api's.
+    render.nextDeploys.push({ fail: 'build' })
+    expect((await deploy({ 'service-id': 'srv-web1', 'health-url': '' })).code).toBe(1)
+    expect(apiIssue.comments).toHaveLength(0)
+    expect(github.openIssues()).toHaveLength(2)
+    const webIssue = github.issues[1]
+    expect(webIssue.title).toContain('for web')
+
+    // web deploys fine: web's incident closes, api's (still down) stays open.
+    expect((await deploy({ 'service-id': 'srv-web1', 'health-url': '' })).code).toBe(0)
+    expect(webIssue.state).toBe('closed')
+    expect(apiIssue.state).toBe('open')
+    expect(apiIssue.comments).toHaveLength(0)
+  })
+})
+
+describe('a queued deploy (202) that cannot be looked up', () => {
+  it('is an incident (it may go live ungated), not a bare error', async () => {
+    render.answer202 = true
+    // The rollback target's list goes through; every later list is refused.
+    renderProxy.fault({
+      method: 'GET',
+      path: DEPLOYS,
+      skip: 1,
+      times: 1000,
+      answer: { kind: 'status', status: 403, body: '{"message":"forbidden"}' }
+    })
+    const run = await deploy()
+    expect(run.code).toBe(1)
+    expect(render.calls('POST', /^\/services\/[^/]+\/deploys$/)).toHaveLength(1)
+    const [issue] = github.openIssues()
+    expect(issue?.title).toMatch(
+      /^\[SEV2\] production: deploy-api failed for api: Render created a deploy/
+    )
+    expect(run.outputs['issue-number']).toBe(String(issue.number))
+    expect(verdictLine(run)).toMatch(
+      /^❌ Render accepted the deploy \(202\) but looking it up failed .*403/
+    )
+  })
+})

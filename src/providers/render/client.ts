@@ -292,7 +292,14 @@ export class RenderClient {
     if ('found' in sent) return { deploy: sent.found, queued: false }
     if (sent.res.status === 202) {
       this.o.log?.('Render queued the deploy (202, no body): looking it up')
-      return { deploy: await this.findCreated(serviceId, input, before), queued: true }
+      // Render accepted it: a search that fails leaves a deploy nobody follows.
+      const deploy = await this.findCreated(serviceId, input, before).catch((error: unknown) => {
+        if (error instanceof UnidentifiedDeployError) throw error
+        throw new UnidentifiedDeployError(
+          `Render accepted the deploy (202) but looking it up failed (${errorText(error)}): check the service's Deploys page before re-running`
+        )
+      })
+      return { deploy, queued: true }
     }
     return { deploy: this.remember(this.parse(sent.res, CREATED)), queued: false }
   }
