@@ -390,6 +390,56 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
     }
   })
 
+  it('the drill refuses the source under another name (localhost, ?dbname=) and leaves it whole', async () => {
+    // A source with no tables: only the object check stands between the drill and its DROP SCHEMA.
+    const bare = await scratch()
+    await query(bare.url, 'CREATE FUNCTION keep_me() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$')
+    const aliases = [
+      bare.url.replace('127.0.0.1', 'localhost'),
+      bare.url.replace(`/${bare.name}?`, `/?dbname=${bare.name}&`)
+    ]
+    for (const alias of aliases) {
+      const run = await backup({ 'database-url': bare.url, 'restore-test-url': alias })
+      expect(run.code).not.toBe(0)
+      expect(run.errors.join('\n')).toContain('points at the database being backed up')
+      expect(run.outputs.verified).toBe('false')
+      expect(await query(bare.url, 'SELECT keep_me() AS v')).toEqual([{ v: 1 }])
+    }
+    expect(readdirSync(out)).toEqual([])
+  })
+
+  it('the drill refuses a scratch database holding functions or types but no table, and leaves them', async () => {
+    const busy = await scratch()
+    await query(
+      busy.url,
+      "CREATE FUNCTION keep_me() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$; CREATE TYPE mood AS ENUM ('ok')"
+    )
+    const run = await backup({ 'restore-test-url': busy.url })
+    expect(run.code).not.toBe(0)
+    expect(run.errors.join('\n')).toMatch(
+      /is not empty \(2 object\(s\), e\.g\. (function public\.keep_me|type public\.mood)\)/
+    )
+    expect(await query(busy.url, "SELECT keep_me() AS v, 'ok'::mood::text AS m")).toEqual([
+      { v: 1, m: 'ok' }
+    ])
+    expect(readdirSync(out)).toEqual([])
+  })
+
+  it('the drill restores into a scratch database whose name pg_restore would read as a connection string', async () => {
+    const name = `shipgate_t_dbname=${path.basename(out).slice(-6)}`
+    const admin = source.url.replace(`/${source.name}?`, '/postgres?')
+    await query(admin, `CREATE DATABASE "${name}"`)
+    try {
+      const url = source.url.replace(`/${source.name}?`, `/${encodeURIComponent(name)}?`)
+      const run = await backup({ 'restore-test-url': url })
+      expect(run.errors).toEqual([])
+      expect(run.outputs.verified).toBe('true')
+      expect(run.summary).toContain('every table and row count matches the source')
+    } finally {
+      await query(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    }
+  })
+
   describe('artifact upload (fake results service)', () => {
     let results: FakeResults
     beforeEach(async () => {
@@ -444,6 +494,9 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
       )
       expect(run.code).not.toBe(0)
       expect(run.outputs['artifact-id']).toBe('')
+      // Verified but not delivered: no file keeps the backup's name, and no output says verified.
+      expect(run.outputs).toMatchObject({ verified: 'false', path: '', sha256: '' })
+      expect(readdirSync(out)).toEqual([])
       expect(run.errors.join('\n')).toContain('failed while uploading the verified backup')
       expect(run.stdout).not.toContain('The backup is not encrypted')
       expect(github.openIssues()[0].title).toContain('backup not uploaded')

@@ -12,6 +12,7 @@ import {
   text
 } from '../../runtime/inputs.js'
 import { addSecret, addUrlSecrets } from '../../runtime/redact.js'
+import { parseDatabaseUrl } from '../../providers/postgres/client.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
 import { parseExtraArgs, type ExtraArgs } from './engine/args.js'
 
@@ -176,14 +177,20 @@ export function getInputs(
   }
 }
 
+/** Whether two URLs name one database as libpq resolves them (host, port, dbname and user params). */
 function sameDatabase(a: string, b: string): boolean {
-  const key = (url: string): string => {
-    const u = new URL(url)
-    const host = u.searchParams.get('host') ?? u.hostname
-    const port = u.searchParams.get('port') ?? (u.port || '5432')
-    return `${host.toLowerCase()}:${port}/${decodeURIComponent(u.pathname.slice(1)) || u.username}`
+  const key = (url: string): string | undefined => {
+    try {
+      const t = parseDatabaseUrl(url)
+      const host = t.host.toLowerCase()
+      const local = host === 'localhost' || host === '::1' || /^127\./.test(host) || host.startsWith('/')
+      return `${local ? 'local' : host}:${t.port}/${t.database}`
+    } catch {
+      return undefined
+    }
   }
-  return key(a) === key(b)
+  const ka = key(a)
+  return ka !== undefined && ka === key(b)
 }
 
 /** The file's extension: the format's, then the encryption's. */

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import type { Clients } from '../../providers/clients.js'
 import type { Host } from '../../runtime/host.js'
 import { errorMessage } from '../../runtime/errors.js'
@@ -35,6 +36,11 @@ export function run(host: Host<Clients>): Promise<Outcome> {
     const s = engine.newBackupState(inputs)
     let artifactId: number | undefined
     let failure: unknown
+    let delivered = false
+    // A run cancelled before it finished keeps no backup (the dump's partial file has its own hook).
+    const unhook = host.cancellation.onCancel(async () => {
+      if (!delivered) await discard(s)
+    })
     try {
       await engine.backup(inputs, s, {
         log: host.log,
@@ -46,9 +52,14 @@ export function run(host: Host<Clients>): Promise<Outcome> {
         s.stage = 'deliver'
         artifactId = await deliver(host, inputs, s)
       }
+      delivered = true
       s.stage = 'done'
     } catch (error) {
       failure = error
+    } finally {
+      unhook()
+      // Only a delivered backup keeps its name: an upload that failed or was cancelled leaves none.
+      if (!delivered && s.file) await discard(s)
     }
     const duration = (host.clock.now() - started) / 1000
     setOutputs(state, s, artifactId, duration)
@@ -93,6 +104,13 @@ async function deliver(host: Host<Clients>, inputs: BackupInputs, s: BackupState
   return up.id
 }
 
+/** Removes a backup that was not delivered; the outputs then name no file. */
+async function discard(s: BackupState): Promise<void> {
+  const file = s.file
+  s.file = undefined
+  if (file) await rm(file, { force: true })
+}
+
 function setOutputs(state: State, s: BackupState, artifactId: number | undefined, duration: number): void {
   const { outputs } = state
   outputs.set('path', s.file)
@@ -101,7 +119,8 @@ function setOutputs(state: State, s: BackupState, artifactId: number | undefined
   outputs.set('server-version', s.serverVersion)
   outputs.set('pg-dump-version', s.client?.version)
   outputs.set('verified', s.file !== undefined)
-  outputs.set('restore-seconds', s.drill ? s.drill.seconds.toFixed(1) : undefined)
+  // Milliseconds shown: a small restore takes under 0.05 s, which one decimal would print as 0.0.
+  outputs.set('restore-seconds', s.drill ? s.drill.seconds.toFixed(3) : undefined)
   outputs.set('artifact-id', artifactId)
   outputs.set('duration-seconds', duration.toFixed(1))
 }
@@ -150,7 +169,7 @@ async function reportFailure(
     details:
       `The backup of \`${s.target}\` failed while ${STAGE_TEXT[s.stage]}. ` +
       (delivered
-        ? `The verified file is still on the runner at \`${s.file}\` until the job ends, but no artifact holds it.`
+        ? 'The backup passed verification but no artifact holds it; the file was removed from the runner (a backup that was not delivered is not kept).'
         : 'No backup file was kept: partial output was removed, so nothing that looks like a good backup is left behind.') +
       ` This is failed run ${inARow} in a row${inARow >= inputs.consecutiveFailures ? ` (at least ${inputs.consecutiveFailures}: raised to SEV2)` : ` (SEV2 after ${inputs.consecutiveFailures})`}.`,
     evidence:

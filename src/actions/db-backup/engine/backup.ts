@@ -30,7 +30,7 @@ import {
 } from './client.js'
 import { dumpToFile, pgEnv } from './dump.js'
 import { ageDecrypter, ageEncrypter, opensslDecrypter, opensslEncrypter } from './encrypt.js'
-import { restoreDrill, type DrillResult } from './restore.js'
+import { databaseIdentity, restoreDrill, type DrillResult } from './restore.js'
 import { verifyBackup, type Verification } from './verify.js'
 
 export type Stage = 'connect' | 'client' | 'dump' | 'verify' | 'restore' | 'deliver' | 'done'
@@ -143,6 +143,7 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
       "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version"
     )
     s.serverVersion = rows[0].version.split(' ')[0]
+    const identity = scratch ? await databaseIdentity(db) : undefined
     const major = serverMajor(Number(rows[0].num))
     s.stage = 'client'
     s.client = await chooseClient(inputs, major, s.serverVersion, e)
@@ -227,6 +228,7 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
           baseEnv: e.env,
           // extra-args that select objects leave the expected list unknown: nothing to compare.
           source: s.expected ?? [],
+          sourceIdentity: identity!,
           now: e.now,
           log: line => e.log.info(line)
         })
