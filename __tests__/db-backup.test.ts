@@ -196,6 +196,63 @@ describe('inputs', () => {
     expect(splitWords(`a "b c" 'd"e' f\\ g`)).toEqual(['a', 'b c', 'd"e', 'f g'])
   })
 
+  it('refuses option words smuggled in quotes, combined short flags and control characters', () => {
+    for (const [args, word] of [
+      ['-vFp', '-v takes no value'],
+      ['-xf/tmp/x', '-x takes no value'],
+      ['--schema=public\n-f /tmp/x', '-f is not allowed'],
+      ['"-f" x', '-f is not allowed'],
+      ['-- -f', "'--' is not an option"],
+      ['--fil=x', '--fil is not allowed'],
+      ["--schema='a\nb'", 'line break or control character'],
+      ['--table="a\u0000b"', 'line break or control character']
+    ]) {
+      expect(() => getInputs(paths, now, read({ ...base, 'extra-args': args }))).toThrow(word)
+    }
+    // A value with spaces stays one argument: a pattern, never an option.
+    expect(parseExtraArgs('--schema "public -f /tmp/x"')).toMatchObject({
+      args: ['--schema', 'public -f /tmp/x']
+    })
+  })
+
+  it('refuses --create, and --clean without --if-exists, for a plain backup (it would not restore)', () => {
+    const plain = { ...base, format: 'plain' }
+    expect(() => getInputs(paths, now, read({ ...plain, 'extra-args': '--create' }))).toThrow(
+      'has --create'
+    )
+    expect(() => getInputs(paths, now, read({ ...plain, 'extra-args': '-c' }))).toThrow(
+      '--clean without --if-exists'
+    )
+    expect(
+      getInputs(paths, now, read({ ...plain, 'extra-args': '-c --if-exists' })).extra.args
+    ).toEqual(['-c', '--if-exists'])
+    expect(getInputs(paths, now, read({ ...base, 'extra-args': '--create' })).extra.args).toEqual([
+      '--create'
+    ])
+  })
+
+  it('refuses a restore-test-url that names the source another way', () => {
+    for (const url of [
+      'postgres://x:y@DB.example.com/app',
+      'postgres://x:y@other.example.com/app?host=db.example.com',
+      'postgres://x:y@db.example.com:5432/?dbname=app'
+    ])
+      expect(() => getInputs(paths, now, read({ ...base, 'restore-test-url': url }))).toThrow(
+        'points at the database being backed up'
+      )
+    const local = { 'database-url': 'postgres://u@127.0.0.1:5432/app' }
+    expect(() =>
+      getInputs(paths, now, read({ ...local, 'restore-test-url': 'postgres://u@localhost/app' }))
+    ).toThrow('points at the database being backed up')
+    expect(
+      getInputs(
+        paths,
+        now,
+        read({ ...local, 'restore-test-url': 'postgres://u@localhost/scratch' })
+      ).restoreTestUrl
+    ).toContain('scratch')
+  })
+
   it('refuses recipients and passphrase together, secret keys as recipients, and a restore into the source', () => {
     expect(() =>
       getInputs(

@@ -148,6 +148,17 @@ export function getInputs(
     throw new ConfigurationError(
       `Input 'extra-args' has an invalid value ${JSON.stringify(v['extra-args'].slice(0, 80))}: ${extra}`
     )
+  // A plain script replays these as written: --create reconnects (\connect) to the source's name
+  // and CREATE DATABASE fails in one transaction; --clean without --if-exists fails on an empty one.
+  const clean = extra.args.some(a => a === '-c' || a === '--clean')
+  if (v.format === 'plain' && extra.args.some(a => a === '-C' || a === '--create'))
+    throw new ConfigurationError(
+      "Input 'extra-args' has --create, which a plain backup cannot restore into another database: use format 'custom' (pg_restore --create decides at restore time)"
+    )
+  if (v.format === 'plain' && clean && !extra.args.includes('--if-exists'))
+    throw new ConfigurationError(
+      "Input 'extra-args' has --clean without --if-exists: the plain backup would fail to restore into an empty database; add --if-exists"
+    )
   if (v['restore-test-url'] && sameDatabase(v['restore-test-url'], v['database-url']))
     throw new ConfigurationError(
       "Input 'restore-test-url' (secret, not shown) points at the database being backed up: give a scratch database the drill may fill and empty"

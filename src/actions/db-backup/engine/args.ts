@@ -148,6 +148,9 @@ export function parseExtraArgs(text: string): ExtraArgs | string {
   let selecting = false
   for (let i = 0; i < words.length; i++) {
     const word = words[i]
+    // A quoted line break or NUL is no name pg_dump should see (and NUL cannot reach it at all).
+    if ([...word].some(c => c < ' ' || c === '\x7f'))
+      return `${JSON.stringify(word.slice(0, 40))} holds a line break or control character: put each option on its own line, unquoted`
     if (!word.startsWith('-') || word === '-' || word === '--')
       return `'${word.slice(0, 40)}' is not an option (the database comes from 'database-url')`
     const eq = word.startsWith('--') ? word.indexOf('=') : -1
