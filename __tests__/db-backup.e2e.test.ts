@@ -430,9 +430,12 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
     const admin = source.url.replace(`/${source.name}?`, '/postgres?')
     await query(admin, `CREATE DATABASE "${name}"`)
     try {
-      const url = source.url.replace(`/${source.name}?`, `/${encodeURIComponent(name)}?`)
+      const url = source.url
+        .replace(`/${source.name}?`, `/${encodeURIComponent(name)}?`)
+        .replace('postgres@', 'postgres:drill%2Fpw%3Dsecret@')
       const run = await backup({ 'restore-test-url': url })
       expect(run.errors).toEqual([])
+      expectNoSecrets(run, 'drill/pw=secret', 'drill%2Fpw%3Dsecret')
       expect(run.outputs.verified).toBe('true')
       expect(run.summary).toContain('every table and row count matches the source')
     } finally {
@@ -485,6 +488,29 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
       } finally {
         rmSync(event, { force: true })
       }
+    })
+
+    it('a run cancelled while the upload is under way keeps no file and reports nothing verified', async () => {
+      results.holdBlobWrites = true
+      const run = await runAction(
+        'db-backup',
+        {
+          'database-url': withPassword(source.url),
+          'output-dir': out,
+          name: 'nightly'
+        },
+        {
+          token: github.token,
+          env: { GITHUB_API_URL: github.url, ...results.env() },
+          onStart: signal => (results.onBlobWrite = () => signal('SIGINT'))
+        }
+      )
+      expect(run.code).not.toBe(0)
+      expect(run.stdout).toContain('cancelled')
+      expect(run.outputs).toMatchObject({ verified: 'false', path: '', 'artifact-id': '' })
+      expect(readdirSync(out)).toEqual([])
+      expect(results.artifacts.filter(a => a.finalized)).toEqual([])
+      expect(github.writes()).toBe(0)
     })
 
     it('an upload the service refuses fails the run and opens an incident, without a warning for encrypted backups', async () => {

@@ -45,6 +45,9 @@ export class FakeResults {
   readonly requests: Array<{ method: string; path: string; query: string; json?: unknown }> = []
   /** Answer the next N blob writes with 503 (the SDK retries them). */
   failBlobWrites = 0
+  /** Never answer blob writes (a stalled upload), calling `onBlobWrite` as each arrives. */
+  holdBlobWrites = false
+  onBlobWrite?: () => void
   url = ''
   private readonly sig = randomBytes(12).toString('hex')
   private readonly blocks = new Map<string, Map<string, Buffer>>()
@@ -210,6 +213,10 @@ export class FakeResults {
       return void res.end(content)
     }
     if (req.method !== 'PUT') return blobError(res, 405, 'UnsupportedHttpVerb', headers)
+    if (this.holdBlobWrites) {
+      this.onBlobWrite?.()
+      return
+    }
     if (this.failBlobWrites > 0) {
       this.failBlobWrites--
       return blobError(res, 503, 'ServerBusy', headers)

@@ -52,7 +52,8 @@ export function run(host: Host<Clients>): Promise<Outcome> {
         s.stage = 'deliver'
         artifactId = await deliver(host, inputs, s)
       }
-      delivered = true
+      // A cancel that raced the last steps (the rename, the upload) still keeps no backup.
+      delivered = !host.cancellation.cancelled
       s.stage = 'done'
     } catch (error) {
       failure = error
