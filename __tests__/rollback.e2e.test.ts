@@ -296,6 +296,38 @@ describe('rollback on Render (dist bundle through the runner harness)', () => {
     expect(issue.comments.at(-1)?.body).toMatch(/^Resolved: healthy again after/)
   })
 
+  it('a run cancelled during the rollback never cancels the rollback deploy, and says so', async () => {
+    history()
+    render.nextRollbacks.push({ buildMs: 4000 })
+    const run = await runAction(
+      'rollback',
+      {
+        platform: 'render',
+        'render-api-key': render.apiKey,
+        'service-id': SVC,
+        'render-api-url': render.url,
+        'rollback-timeout': '30s',
+        'health-url': render.healthUrl(SVC)
+      },
+      {
+        token: github.token,
+        env: { GITHUB_API_URL: github.url },
+        onStart: signal => {
+          const timer = setInterval(() => {
+            if (render.calls('POST', ROLLBACK).length === 0) return
+            clearInterval(timer)
+            setTimeout(() => signal('SIGINT'), 300)
+          }, 10)
+        }
+      }
+    )
+    expect(run.code).toBe(1)
+    expect(writes()).toEqual([`PATCH /v1/services/${SVC}`, `POST /v1/services/${SVC}/rollback`])
+    expect(run.outputs['rolled-back-to']).toBe('dep-good')
+    expect(run.summary).toContain('⏹️ cancelled')
+    expect(run.summary).toContain('never cancelled')
+  })
+
   it('a service with one deploy has nothing to roll back to, and nothing changes', async () => {
     render.addService({ id: SVC, name: 'api', liveDeployId: 'dep-only' })
     const run = await rollback()

@@ -140,6 +140,15 @@ async function resolveAndRollBack(
     description: shortDescription(`Rollback of ${target.name} from ${from} to ${to}${why}`)
   })
   const started = host.clock.now()
+  // A cancelled run stops following; the rollback itself is never cancelled: say so.
+  let accepted = false
+  const offCancel = host.cancellation.onCancel(async () => {
+    const line = accepted
+      ? `The run was cancelled while following the rollback from ${from} to ${to}: a rollback is never cancelled, so it goes on; check that ${target.name} serves and is healthy.`
+      : `The run was cancelled while asking for the rollback to ${to}: it may or may not have started (it is never cancelled); check ${target.name}.`
+    host.log.warning(line)
+    state.notes.push(line)
+  })
   let result: RollbackResult
   try {
     result = await rollBackAndGate({
@@ -149,6 +158,7 @@ async function resolveAndRollBack(
       targetId: to,
       health: inputs.health,
       onStarted: () => {
+        accepted = true
         outputs.set('rolled-back-from', from)
         outputs.set('rolled-back-to', to)
       }
@@ -157,6 +167,7 @@ async function resolveAndRollBack(
     await record.finish('error', shortDescription(errorMessage(error)))
     throw error
   } finally {
+    offCancel()
     if (record.error) state.notes.push(record.error)
   }
   const trap = target.trap(false)
