@@ -345,6 +345,13 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
       expect(run.code).not.toBe(0)
       expect(run.stdout).toContain('cancelled')
       expect(run.outputs.verified).toBe('false')
+      // What was known when it stopped is still reported.
+      expect(run.outputs).toMatchObject({
+        path: '',
+        'pg-dump-version': '99.1',
+        'server-version': expect.stringMatching(/^\d+\.\d+/),
+        'duration-seconds': expect.stringMatching(/^\d+\.\d$/)
+      })
       expect(readdirSync(out)).toEqual([])
       expect(github.writes()).toBe(0)
     } finally {

@@ -133,7 +133,7 @@ export class FakeResults {
         const a = this.artifacts.find(x => x.name === name && !x.finalized)
         if (!a) return twirpError(res, 404, 'not_found', `no artifact ${name} being uploaded`)
         const content = this.blobs.get(this.blobPath(a))
-        if (!content) return twirpError(res, 400, 'failed_precondition', 'nothing was uploaded')
+        if (!content) return twirpError(res, 412, 'failed_precondition', 'nothing was uploaded')
         if (Number(body.size) !== content.length)
           return twirpError(
             res,

@@ -38,8 +38,10 @@ export function run(host: Host<Clients>): Promise<Outcome> {
     let failure: unknown
     let delivered = false
     // A run cancelled before it finished keeps no backup (the dump's partial file has its own hook).
+    // The outputs then say what was known (server, client, time), with no file and nothing verified.
     const unhook = host.cancellation.onCancel(async () => {
       if (!delivered) await discard(s)
+      setOutputs(state, s, artifactId, (host.clock.now() - started) / 1000)
     })
     try {
       await engine.backup(inputs, s, {
