@@ -219,6 +219,41 @@ describe('a cancelled run reports exactly what it changed', () => {
     expect(github.issues).toHaveLength(0)
   })
 
+  it('cancelled before the deploy POST: nothing is deployed', async () => {
+    // Cancelled while GitHub records the Deployment: the run must not go on to deploy.
+    githubProxy.fault({ method: 'POST', path: /\/deployments$/, answer: { kind: 'slow', ms: 800 } })
+    const run = await deploy(
+      {},
+      cancelOn(githubProxy, r => r.method === 'POST' && /\/deployments$/.test(r.path))
+    )
+    expect(run.code).toBe(1)
+    expect(render.calls('POST', /^\/services\/[^/]+\/deploys$/)).toHaveLength(0)
+    expect(run.outputs['deploy-id']).toBe('')
+    expect(verdictLine(run)).toMatch(/^⏹️ cancelled/)
+  })
+
+  it('cancelled while an unhealthy deploy is gated: no rollback starts afterwards', async () => {
+    render.nextDeploys.push({ healthy: false })
+    const healthProxy = await FaultProxy.start(render.origin)
+    try {
+      const run = await deploy(
+        {
+          'health-url': `${healthProxy.origin}/health/${SVC}`,
+          'health-timeout': '300ms',
+          'health-interval': '100ms',
+          'health-successes': '1'
+        },
+        cancelOn(healthProxy, () => true)
+      )
+      expect(run.code).toBe(1)
+      expect(render.calls('POST', /\/rollback$/)).toHaveLength(0)
+      expect(run.outputs['rolled-back']).toBe('false')
+      expect(github.issues).toHaveLength(0)
+    } finally {
+      await healthProxy.close()
+    }
+  })
+
   it('cancelled during the health gate: the live deploy is named, nothing is cancelled or rolled back', async () => {
     const healthProxy = await FaultProxy.start(health.url)
     try {

@@ -139,6 +139,12 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
   host.log.info(
     `Deploying ${what} to ${service.name} (${service.id})${inputs.clearCache ? ', clearing the build cache' : ''}`
   )
+  // A run cancelled before this point (its hooks may not have seen it) starts nothing.
+  if (host.cancellation.cancelled) {
+    const line = 'the run was cancelled before deploying: nothing was changed'
+    await run.record.finish('error', line)
+    return { ok: false, verdict: line }
+  }
   // From the POST to the end of the wait, a cancelled run cancels the deploy (see `cancelled`).
   run.following = true
   run.creating = render
@@ -430,6 +436,9 @@ async function rollBack(run: Run): Promise<RollbackResult> {
       problem: '',
       actions: ['Could not roll back: the service had no live deploy before this one.']
     }
+  // A cancelled run rolls nothing back (its report says the deploy stays live).
+  if (run.host.cancellation.cancelled)
+    return { live: false, problem: '', actions: ['Did not roll back: the run was cancelled.'] }
   let started: Deploy | undefined
   return rollBackAndGate({
     host: run.host,
