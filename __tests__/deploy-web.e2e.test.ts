@@ -477,6 +477,7 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     const [d] = vercel.created()
     expect(vercel.stateOf(d.id)).toBe('CANCELED')
     expect(vercel.calls('PATCH', /\/cancel$/)).toHaveLength(1)
+    expect(run.outputs['deployment-id']).toBe(d.id)
     expect(github.issues).toHaveLength(0)
     expect(run.summary).toContain('⏹️ cancelled')
   })

@@ -159,6 +159,7 @@ async function deployAndGate(run: Run): Promise<Verdict> {
             new Promise<undefined>(r => setTimeout(() => r(undefined), CANCEL_CREATE_WAIT_MS))
           ]))
         if (!target) return
+        showDeployment(run, target)
         await vercel.cancelDeployment(target.id, started + 4500)
         host.log.info(`Cancelled Vercel deployment ${target.id} because the run was cancelled`)
       })
