@@ -268,6 +268,29 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     }
   )
 
+  it('a promote Vercel refuses (409 for another job) opens SEV3: production unchanged', async () => {
+    vercel.fault({ method: 'POST', path: PROMOTE, status: 409, times: 1 })
+    const run = await deploy()
+    expect(run.code).toBe(1)
+    const [d] = vercel.created()
+    expect(vercel.production(PRJ)).toBe(OLD)
+    expect(run.errors.at(-1)).toMatch(
+      new RegExp(
+        `^deploy-web: deployment ${d.id} passed its gate but was not promoted: Vercel refused to promote .*production is unchanged \\(still ${OLD}\\)$`
+      )
+    )
+    const [issue] = github.openIssues()
+    expect(issue.title).toMatch(
+      /^\[SEV3\] production: deploy-web failed for web: the promote of dpl_/
+    )
+    expect(statesOf()).toEqual(['in_progress', 'failure'])
+    expect(run.outputs).toMatchObject({
+      promoted: 'false',
+      healthy: 'false',
+      'issue-number': String(issue.number)
+    })
+  })
+
   it('sends x-vercel-protection-bypass to the deployment only, and never shows it', async () => {
     const secret = 'bypass-Secret-0123456789abcdef'
     vercel.addProject({

@@ -11,7 +11,12 @@ import { rollBackAndGate, type RollbackResult } from '../../engines/rollback.js'
 import { AUTO_ASSIGN_OFF, vercelRollback } from '../../engines/vercel-rollback.js'
 import { forEnvironment, type Severity } from '../../engines/incident/severity.js'
 import { DeploymentRecord } from '../../engines/deployment.js'
-import type { Deployment, Project, VercelClient } from '../../providers/vercel/client.js'
+import type {
+  Deployment,
+  Project,
+  PromoteResult,
+  VercelClient
+} from '../../providers/vercel/client.js'
 import { waitForAlias, waitForReady, type ReadyResult } from '../../providers/vercel/wait.js'
 import {
   fillTemplate,
@@ -209,7 +214,12 @@ async function deployAndGate(run: Run): Promise<Verdict> {
 
   // 6. Promote, wait for the alias job, verify production.
   host.log.info(`Promoting ${d.id} to production`)
-  const how = await vercel.promote(project.id, d.id)
+  let how: PromoteResult
+  try {
+    how = await vercel.promote(project.id, d.id)
+  } catch (error) {
+    return promoteRefused(run, d, staged, errorMessage(error))
+  }
   const alias = await host.log.group(`Promoting deployment ${d.id}`, () =>
     waitForAlias({
       client: vercel,
@@ -366,6 +376,23 @@ async function unchangedIncident(
     runbook: ['web-deploy-failed', ...(step?.runbook ?? [])],
     url: step?.url
   })
+}
+
+/** Vercel refused the promote (or it never arrived): production still serves the old one (SEV3). */
+async function promoteRefused(
+  run: Run,
+  d: Deployment,
+  staged: HealthStep,
+  problem: string
+): Promise<Verdict> {
+  const line = `deployment ${d.id} passed its gate but was not promoted: ${problem}`
+  const unchanged = `${line}; production is unchanged${run.previous ? ` (still ${run.previous})` : ''}`
+  await run.record.finish('failure', `Deployment ${d.id} passed its gate; the promote failed`)
+  await unchangedIncident(run, d, `the promote of ${d.id} failed`, `${unchanged}.`, staged.evidence, [
+    `Health-gated the staged deployment ${deploymentLink(d)} on its own URL: healthy.`,
+    `Asked Vercel to promote it: ${problem}.`
+  ])
+  return { ok: false, verdict: `❌ ${unchanged}` }
 }
 
 /** The alias job failed or timed out: production may or may not have switched (SEV2). */
