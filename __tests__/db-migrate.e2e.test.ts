@@ -453,7 +453,7 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
     })
   })
 
-  it('a migration that is a symlink to a directory is a one-line configuration error, no incident', async () => {
+  it('a migration that is a symlink (here to a directory) is a one-line configuration error, no incident', async () => {
     project = await makeProject(FILES)
     await mkdir(path.join(project, 'elsewhere'))
     await symlink(
@@ -463,7 +463,7 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
     const run = await migrateRun({})
     expect(run.code).toBe(1)
     expect(run.errors).toEqual([
-      'db-migrate: Migration migrations/20240104000000_link.sql is a directory (a symbolic link to one?): replace it with the SQL file itself.'
+      'db-migrate: Migration migrations/20240104000000_link.sql is a symbolic link: replace it with the SQL file itself.'
     ])
     expect(run.summary).toMatch(/configuration error/)
     expect(github.openIssues()).toEqual([])

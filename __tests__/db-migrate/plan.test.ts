@@ -242,9 +242,7 @@ describe('listLocalMigrations', () => {
     })
     dirs.push(root)
     const dir = path.join(root, 'supabase', 'migrations')
-    await mkdir(path.join(dir, '20240104000000_dir.sql'))
-    await writeFile(path.join(root, 'target.sql'), 'select 5')
-    await symlink(path.join(root, 'target.sql'), path.join(dir, '20240105000000_link.sql'))
+    await mkdir(path.join(dir, 'archive'))
     const log = captureLog()
     const found = await listLocalMigrations(dir, log)
     // Version strings compare as text: "2" sorts before "20240101000000".
@@ -252,8 +250,7 @@ describe('listLocalMigrations', () => {
       '2_short.sql',
       '20240101000000_a.sql',
       '20240101000000_a_dup.sql',
-      '20240102000000_b.sql',
-      '20240105000000_link.sql'
+      '20240102000000_b.sql'
     ])
     expect(found[1]).toMatchObject({ version: '20240101000000', name: 'a' })
     expect(log.warnings).toEqual([
@@ -261,6 +258,22 @@ describe('listLocalMigrations', () => {
       'Skipping migration 20240103000000_c.SQL... (file name must match pattern "<timestamp>_name.sql")',
       'Skipping migration README.md... (file name must match pattern "<timestamp>_name.sql")'
     ])
+  })
+
+  it('refuses a directory or a symbolic link named like a migration, naming it', async () => {
+    for (const make of ['dir', 'link'] as const) {
+      const root = await makeProject({ '20240101000000_a.sql': 'select 1' })
+      dirs.push(root)
+      const dir = path.join(root, 'supabase', 'migrations')
+      if (make === 'dir') await mkdir(path.join(dir, '20240104000000_x.sql'))
+      else {
+        await writeFile(path.join(root, 'target.sql'), 'select 5')
+        await symlink(path.join(root, 'target.sql'), path.join(dir, '20240104000000_x.sql'))
+      }
+      expect(() => listLocalMigrations(dir, captureLog())).toThrow(
+        `Migration migrations/20240104000000_x.sql is a ${make === 'dir' ? 'directory' : 'symbolic link'}: replace it with the SQL file itself.`
+      )
+    }
   })
 
   it('treats a missing directory as empty, with a warning', async () => {

@@ -37,8 +37,9 @@ export function sortByVersion<T extends { version: string }>(items: readonly T[]
 }
 
 /**
- * Lists `<dir>/<version>_<name>.sql` like `supabase db push`: directories are
- * skipped, other names are skipped with a warning, and a legacy
+ * Lists `<dir>/<version>_<name>.sql` like `supabase db push`: other directories are
+ * skipped, a directory or symbolic link named like a migration is a configuration
+ * error, other names are skipped with a warning, and a legacy
  * `<14 digits>_init.sql` older than 20211209000000 is skipped when it is the
  * first entry. A missing directory has no migrations. Synchronous: one
  * readdir, no stat per file.
@@ -59,7 +60,12 @@ export function listLocalMigrations(dir: string, log: Logger): LocalMigration[] 
   for (const [index, entry] of entries.entries()) {
     const file = entry.name
     const full = path.join(dir, file)
-    // Like the CLI, a symlink is taken as a file without looking at its target.
+    // A directory or symbolic link posing as a migration is refused (the CLI would skip
+    // the one and follow the other, possibly out of the repository); other directories are skipped.
+    if (entry.isSymbolicLink() || (entry.isDirectory() && MIGRATION_FILE.test(file)))
+      throw new ConfigurationError(
+        `Migration ${path.join(path.basename(dir), file)} is a ${entry.isDirectory() ? 'directory' : 'symbolic link'}: replace it with the SQL file itself.`
+      )
     if (entry.isDirectory()) continue
     if (index === 0) {
       const legacy = LEGACY_INIT.exec(file)
