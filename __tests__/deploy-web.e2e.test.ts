@@ -505,6 +505,42 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
     expect(run.summary).toContain('⏹️ cancelled')
   })
 
+  it('a run cancelled while the staged gate runs promotes nothing, even when the gate passes just after', async () => {
+    let sent = false
+    const run = await runAction(
+      'deploy-web',
+      {
+        'vercel-token': vercel.token,
+        'project-id': PRJ,
+        'team-id': TEAM,
+        'vercel-api-url': vercel.url,
+        'deployment-url-template': vercel.deploymentUrlTemplate,
+        'production-url': vercel.productionUrl(PRJ),
+        'health-interval': '100ms',
+        'health-timeout': '5s'
+      },
+      {
+        token: github.token,
+        env: { GITHUB_API_URL: github.url },
+        // SIGINT at the staged gate's first request; the gate passes within the cancel's grace.
+        onStart: signal => {
+          const timer = setInterval(() => {
+            if (!vercel.requests.some(r => /^\/dpl_/.test(r.path))) return
+            clearInterval(timer)
+            sent = true
+            signal('SIGINT')
+          }, 5)
+        }
+      }
+    )
+    expect(sent).toBe(true)
+    expect(run.code).toBe(1)
+    await new Promise(r => setTimeout(r, 500))
+    expect(vercel.calls('POST', PROMOTE)).toEqual([])
+    expect(vercel.production(PRJ)).toBe(OLD)
+    expect(run.outputs.promoted).toBe('false')
+  })
+
   it('gates and promotes a deployment made by an earlier step, creating nothing', async () => {
     const d = vercel.addDeployment(PRJ, { buildMs: 300 })
     const run = await deploy({ deployment: `https://${d.url}` })

@@ -174,6 +174,8 @@ async function deployAndGate(run: Run): Promise<Verdict> {
   try {
     if (run.given) d = run.given
     else {
+      // A run cancelled before this point (its hooks may not have seen it) creates nothing.
+      if (host.cancellation.cancelled) return await stoppedBefore(run, 'creating a deployment')
       creating = create(run)
       d = made = await creating
     }
@@ -214,6 +216,8 @@ async function deployAndGate(run: Run): Promise<Verdict> {
 
   // 6. Promote, wait for the alias job, verify production.
   host.log.info(`Promoting ${d.id} to production`)
+  // The body runs on for a moment after a cancel: a cancelled run promotes nothing.
+  if (host.cancellation.cancelled) return stoppedBefore(run, `promoting ${d.id}`)
   let how: PromoteResult
   try {
     how = await vercel.promote(project.id, d.id)
@@ -378,6 +382,13 @@ async function unchangedIncident(
   })
 }
 
+/** Cancelled before a step that changes something: it is not taken. */
+async function stoppedBefore(run: Run, step: string): Promise<Verdict> {
+  const line = `the run was cancelled before ${step}: production is unchanged${run.previous ? ` (still ${run.previous})` : ''}`
+  await run.record.finish('error', line)
+  return { ok: false, verdict: line }
+}
+
 /** Vercel refused the promote (or it never arrived): production still serves the old one (SEV3). */
 async function promoteRefused(
   run: Run,
@@ -419,6 +430,9 @@ async function rollBack(run: Run, d: Deployment, gate: HealthConfig): Promise<Ro
       problem: '',
       actions: ['Did not roll back: `rollback-on-failure` is off.']
     }
+  // As in deploy-api, a cancelled run rolls nothing back (its report says what serves).
+  if (host.cancellation.cancelled)
+    return { live: false, problem: '', actions: ['Did not roll back: the run was cancelled.'] }
   if (!previous || previous === d.id)
     return {
       live: false,
