@@ -384,3 +384,37 @@ describe('a queued deploy (202) that cannot be looked up', () => {
     )
   })
 })
+
+describe('a short URL password', () => {
+  it('is hidden wherever the failing URL is written (issue, comment, summary, outputs)', async () => {
+    health.set('/x', { kind: 'status', status: 503 })
+    const url = new URL(`${health.url}/x`)
+    url.username = 'u'
+    url.password = 'ZQ'
+    const run = await deploy({ 'health-url': url.toString(), 'rollback-on-failure': 'false' })
+    expect(run.code).toBe(1)
+    expect(github.issues).toHaveLength(1)
+    const out = written(run)
+    for (const shown of ['ZQ@', ':ZQ', Buffer.from('u:ZQ').toString('base64')])
+      expect({ shown, found: out.includes(shown) }).toEqual({ shown, found: false })
+  })
+})
+
+describe('a deploy that times out and cannot be cancelled', () => {
+  it('is SEV2 (it may still go live without the gate), not SEV3', async () => {
+    render.nextDeploys.push({ buildMs: Infinity })
+    renderProxy.fault({
+      method: 'POST',
+      path: /\/cancel$/,
+      answer: { kind: 'status', status: 500, body: '{"message":"boom"}' },
+      times: 100
+    })
+    const run = await deploy({ 'deploy-timeout': '1s' })
+    expect(run.code).toBe(1)
+    expect(run.outputs.status).toBe('timeout')
+    expect(render.view(run.outputs['deploy-id'])?.status).toBe('build_in_progress')
+    expect(github.openIssues()[0].title).toMatch(
+      /^\[SEV2\] production: deploy-api failed for api: deploy dep-\S+ timed out, not cancelled/
+    )
+  })
+})

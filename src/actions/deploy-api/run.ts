@@ -397,12 +397,15 @@ async function notLive(run: Run, waited: WaitResult): Promise<Verdict> {
 /**
  * A deploy that never went live leaves production as it was: a SEV3 incident
  * (minor: the release is blocked, users are not affected), closed by the next good deploy.
+ * One that timed out and could not be cancelled may still go live ungated: SEV2.
  */
 async function reportUnchanged(run: Run, waited: WaitResult, line: string): Promise<void> {
   const { deploy } = waited
+  // A timed-out deploy that could not be cancelled may still go live without the gate.
+  const running = waited.outcome === 'timeout' && !waited.canceled
   await run.incident.fail({
-    severity: forEnvironment('sev3', run.inputs.environment),
-    cause: `deploy ${deploy.id} ${waited.outcome === 'timeout' ? 'timed out' : `ended ${waited.status}`}`,
+    severity: forEnvironment(running ? 'sev2' : 'sev3', run.inputs.environment),
+    cause: `deploy ${deploy.id} ${waited.outcome === 'timeout' ? `timed out${running ? ', not cancelled' : ''}` : `ended ${waited.status}`}`,
     details: `Render deploy \`${deploy.id}\` of ${label(deploy)} to \`${run.service.name}\` did not go live: ${line}.`,
     evidence: deployTable(run, waited, label(deploy)),
     actions: [
