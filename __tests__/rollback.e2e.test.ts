@@ -580,6 +580,43 @@ describe('rollback on Vercel (dist bundle through the runner harness)', () => {
     expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
   })
 
+  it('a run cancelled while it resolves the target starts no rollback', async () => {
+    history()
+    vercel.listAnswerDelayMs = 300
+    let sent = false
+    const run = await runAction(
+      'rollback',
+      {
+        platform: 'vercel',
+        'vercel-token': vercel.token,
+        'project-id': PRJ,
+        'team-id': TEAM,
+        'vercel-api-url': vercel.url,
+        'production-url': vercel.productionUrl(PRJ)
+      },
+      {
+        token: github.token,
+        env: { GITHUB_API_URL: github.url },
+        // SIGINT at the list of deployments; resolving ends within the cancel's grace.
+        onStart: signal => {
+          const timer = setInterval(() => {
+            if (vercel.calls('GET', /^\/v6\/deployments$/).length === 0) return
+            clearInterval(timer)
+            sent = true
+            signal('SIGINT')
+          }, 5)
+        }
+      }
+    )
+    expect(sent).toBe(true)
+    expect(run.code).toBe(1)
+    await new Promise(r => setTimeout(r, 500))
+    expect(vercel.requests.filter(r => r.method !== 'GET')).toEqual([])
+    expect(github.requests.filter(r => r.method !== 'GET')).toEqual([])
+    expect(vercel.production(PRJ)).toBe('dpl_current')
+    expect(run.outputs['rolled-back-to']).toBe('')
+  })
+
   it('a dry run on Vercel changes nothing', async () => {
     history()
     const run = await rollback({ 'dry-run': 'true' })

@@ -119,6 +119,8 @@ export class FakeVercel {
   defaultScript: DeploymentScript = {}
   /** How long a create is answered after the deployment exists (a slow API). */
   createAnswerDelayMs = 0
+  /** How long a list of deployments takes to answer (a slow API). */
+  listAnswerDelayMs = 0
   /** Answer the v1 rollback path with 404 (an API that only has the CLI's v9 path). */
   v1RollbackMissing = false
   readonly token: string
@@ -515,7 +517,11 @@ export class FakeVercel {
         t >= job.requestedAt + (job.doneAt - job.requestedAt) / 2 ? 'in-progress' : 'pending'
   }
 
-  private list(q: URLSearchParams, teamId: string, t: number, send: Send): void {
+  private list(q: URLSearchParams, teamId: string, t: number, answer: Send): void {
+    const send: Send = (...a) =>
+      this.listAnswerDelayMs > 0
+        ? void setTimeout(() => answer(...a), this.listAnswerDelayMs)
+        : answer(...a)
     const projectId = q.get('projectId')
     const p = projectId ? this.project(projectId, teamId) : undefined
     if (projectId && !p) return send(404, err('not_found', 'Project not found'))

@@ -122,6 +122,13 @@ async function resolveAndRollBack(
     }
   }
 
+  // The body runs on for a moment after a cancel: a cancelled run starts no rollback.
+  if (host.cancellation.cancelled)
+    return {
+      ok: false,
+      verdict: `the run was cancelled before the rollback of ${target.name} to ${to}: nothing was changed`
+    }
+
   // 2. The GitHub Deployment, then the rollback through the shared engine.
   const incident = incidents(state, inputs.githubToken, {
     ...inputs.incident,
