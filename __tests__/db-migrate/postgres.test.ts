@@ -257,6 +257,48 @@ describe('preflight error mapping', () => {
     }
   })
 
+  it('takes the password from ?password= as libpq does, and never prints it', async () => {
+    const fake = await fakeServer(
+      errorResponse('28P01', 'password authentication failed for user "app_user"'),
+      true
+    )
+    try {
+      const url =
+        fake.url().replace(`:${PASSWORD}@`, '@') + `&password=${encodeURIComponent(DECODED)}`
+      const e = await failure(url)
+      expect(fake.passwords).toEqual([DECODED])
+      expect(e).toBeInstanceOf(ConfigurationError)
+    } finally {
+      await fake.close()
+    }
+  })
+
+  it('a URL without a password for a server that asks for one (SCRAM) is a configuration error', async () => {
+    // SASL with SCRAM-SHA-256 (what Supabase asks), then the server-first message.
+    const server = await tcpServer(socket => {
+      const auth = (code: number, body: Buffer): Buffer => {
+        const head = Buffer.alloc(9)
+        head.write('R', 0)
+        head.writeInt32BE(8 + body.length, 1)
+        head.writeInt32BE(code, 5)
+        return Buffer.concat([head, body])
+      }
+      socket.once('data', () => {
+        socket.once('data', () => socket.write(auth(11, Buffer.from('r=abc,s=c2FsdA==,i=4096'))))
+        socket.write(auth(10, Buffer.from('SCRAM-SHA-256\0\0')))
+      })
+    })
+    try {
+      const e = await failure(`postgres://app_user@127.0.0.1:${server.port}/d?sslmode=disable`)
+      expect(e).toBeInstanceOf(ConfigurationError)
+      expect(e.message).toMatch(
+        /^The server at 127\.0\.0\.1:\d+ asks for a password for user "app_user", but the database URL has none/u
+      )
+    } finally {
+      await server.close()
+    }
+  })
+
   it('says SSL is required when pg_hba rejects an unencrypted connection', async () => {
     const fake = await fakeServer(
       errorResponse(

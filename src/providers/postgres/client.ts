@@ -53,11 +53,14 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
       throw new ConfigurationError(`The ${what} in the database URL is not valid percent-encoding.`)
     }
   }
-  const password = decode(parsed.password, 'password')
+  // Registered before anything can fail, in every form (libpq also takes ?password=).
+  const params = parsed.searchParams
   addSecret(url.trim())
   addSecret(parsed.password)
+  const query = params.get('password')
+  if (query !== null) addSecret(query)
+  const password = query ?? decode(parsed.password, 'password')
   addSecret(password)
-  const params = parsed.searchParams
   const host = params.get('host') ?? parsed.hostname.replace(/^\[(.*)\]$/u, '$1')
   if (!host) throw new ConfigurationError('The database URL has no host.')
   const port = Number(params.get('port') ?? (parsed.port || '5432'))
@@ -297,6 +300,12 @@ export function explainConnectionError(error: unknown, t: DatabaseTarget): Error
     }
     return config(message)
   }
+  // pg refuses SCRAM without a password before the server can answer 28P01.
+  if (!t.password && /password must be a string|password must be provided/iu.test(e.message))
+    return config(
+      `The server at ${hostPort} asks for a password for user "${t.user}", but the database URL has none: ` +
+        'put it in the URL (postgres://user:<password>@host:port/database, percent-encoded).'
+    )
   if (e.code === '28000')
     return config(
       `The server at ${hostPort} rejected user "${t.user}" for database "${t.database}" (pg_hba.conf or role settings): ${e.message}`
