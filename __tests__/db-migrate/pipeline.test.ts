@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals'
 import { ConnectionLostError } from '../../src/actions/db-migrate/engine/apply.js'
 import { migrate, newState } from '../../src/actions/db-migrate/engine/engine.js'
 import { MigrationError } from '../../src/actions/db-migrate/engine/failure.js'
+import { LOCK_KEY } from '../../src/actions/db-migrate/engine/lock.js'
 import { engineFixture, historyRows, query, tables } from './helpers.js'
 
 const fx = engineFixture()
@@ -151,6 +152,38 @@ describe('queued files', () => {
     const state = await migrate(fx.opts())
     expect(state.applied.map(a => a.atomic)).toEqual(Array.from({ length: 12 }, (_, i) => i !== 5))
     expect(await historyRows(fx.db.url)).toHaveLength(12)
+  })
+
+  it('a lock released after a standalone statement is checked before the history row: another session holding it stops the file', async () => {
+    await fx.project(
+      files(12, {
+        5:
+          'create table public.t5 (id int primary key);\ncreate index concurrently t5_i on public.t5 (id);\n' +
+          'select pg_advisory_unlock_all();\nselect pg_sleep(1)'
+      })
+    )
+    const state = newState()
+    const running = migrate(fx.opts(), state).catch((e: unknown) => e)
+    // Once file 5 has released the lock (it sleeps after that), another session takes it.
+    const sleeping = async (): Promise<boolean> =>
+      (
+        await query(
+          fx.db.url,
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = 'select pg_sleep(1)'"
+        )
+      ).length > 0
+    while (!(await sleeping())) await new Promise(r => setTimeout(r, 10))
+    const other = query(fx.db.url, `SELECT pg_advisory_lock(${LOCK_KEY}), pg_sleep(1.5)`)
+    const error = await running
+    await other
+    expect(error).toBeInstanceOf(MigrationError)
+    const e = error as MigrationError
+    expect(e.message).toMatch(
+      /m5\.sql failed while checking the migration lock: another session took/u
+    )
+    expect(e.partial).toBe(true)
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual([1, 2, 3, 4].map(version))
+    expect(state.applied.map(a => a.version)).toEqual([1, 2, 3, 4].map(version))
   })
 
   it('a file that starts with SET TRANSACTION still gets its isolation level', async () => {

@@ -277,9 +277,10 @@ async function applyGeneral(
             '(add COMMIT at the end of the file); that transaction was rolled back'
         )
       }
-      current = 'lock'
-      await ensureLockHeld(client, opts.log, m.file)
     }
+    // Any statement may have released the lock (pg_advisory_unlock_all()), not only standalone ones.
+    current = 'lock'
+    await ensureLockHeld(client, opts.log, m.file)
     current = 'history'
     if (!ownTransactions && !inTransaction) {
       await client.query('BEGIN')
