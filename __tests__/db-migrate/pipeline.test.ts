@@ -143,6 +143,40 @@ describe('queued files', () => {
     await expectStoppedAfter(6, state)
   })
 
+  it('the connection dropping inside a non-atomic file is reported partial (SEV1), never as a clean rollback', async () => {
+    await fx.project(
+      files(10, {
+        7:
+          'create table public.t7 (id int primary key);\ncreate index concurrently t7_i on public.t7 (id);\n' +
+          'select pg_sleep(30);'
+      })
+    )
+    const state = newState()
+    const running = migrate(fx.opts(), state).catch((e: unknown) => e)
+    let pid: number | undefined
+    while (pid === undefined) {
+      const rows = await query<{ pid: number }>(
+        fx.db.url,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'select pg_sleep(30)%'"
+      )
+      pid = rows[0]?.pid
+      if (pid === undefined) await new Promise(r => setTimeout(r, 20))
+    }
+    await query(fx.db.url, 'SELECT pg_terminate_backend($1)', [pid])
+    const error = await running
+    expect(error).toBeInstanceOf(MigrationError)
+    const e = error as MigrationError
+    expect(e.partial).toBe(true)
+    expect(e.message).toMatch(/lost while applying 20240000000007_m7\.sql/u)
+    expect(e.message).toMatch(/Statements 1-2 stayed committed \(the file is not atomic\)/u)
+    expect(e.message).not.toMatch(/commits completely or not at all/u)
+    expect(e.message).toMatch(/m7\.sql did not commit; 6 migration\(s\) applied/u)
+    expect((await historyRows(fx.db.url)).map(r => r.version)).toEqual(
+      [1, 2, 3, 4, 5, 6].map(version)
+    )
+    expect(await tables(fx.db.url)).toContain('public.t7')
+  })
+
   it('a non-atomic file between queued ones runs on its own and the queue resumes after it', async () => {
     await fx.project(
       files(12, {

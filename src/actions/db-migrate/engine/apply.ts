@@ -3,7 +3,7 @@ import { pgErrorFields } from '../../../providers/postgres/client.js'
 import type { Clock } from '../../../runtime/host.js'
 import type { EngineLogger as Logger } from '../../../runtime/logger.js'
 import { redact } from '../../../runtime/redact.js'
-import { ROLLED_BACK, migrationError, outcomeOf, type FailedAt } from './failure.js'
+import { ROLLED_BACK, migrationError, outcomeOf, type FailedAt, type Outcome } from './failure.js'
 import {
   INSERT_HISTORY,
   dropCreatedHistory,
@@ -60,12 +60,17 @@ export class ConnectionLostError extends Error {
   constructor(
     readonly file: string,
     readonly version: string,
-    cause: unknown
+    cause: unknown,
+    /** What the file left behind if it did not commit (a non-atomic file may be partly applied). */
+    readonly outcome: Outcome = ROLLED_BACK
   ) {
     super(
       redact(
         `The connection to the database was lost while applying ${file} (${pgErrorFields(cause).message}). ` +
-          'A file commits completely or not at all; later migrations were not attempted.'
+          (outcome.partial
+            ? `If it did not commit: ${outcome.text} `
+            : 'A file commits completely or not at all; ') +
+          'later migrations were not attempted.'
       )
     )
   }
@@ -293,12 +298,13 @@ async function applyGeneral(
       inTransaction = false
     }
   } catch (error) {
-    if (connectionBroke(opts, error)) throw new ConnectionLostError(m.file, m.version, error)
-    if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK').catch(() => undefined)
-    if (plan.mode === 'none') await client.query('RESET ALL').catch(() => undefined)
     const failedStandalone =
       typeof current === 'number' && standalone.has(current) ? current : undefined
-    throw migrationError(m, current, error, outcomeOf(plan.mode, done, failedStandalone))
+    const outcome = outcomeOf(plan.mode, done, failedStandalone)
+    if (connectionBroke(opts, error)) throw new ConnectionLostError(m.file, m.version, error, outcome)
+    if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK').catch(() => undefined)
+    if (plan.mode === 'none') await client.query('RESET ALL').catch(() => undefined)
+    throw migrationError(m, current, error, outcome)
   }
 }
 

@@ -16,6 +16,7 @@ import {
   applyMigrations,
   type FileResult
 } from './apply.js'
+import { MigrationError } from './failure.js'
 import { readHistory } from './history.js'
 import { listLocalMigrations, loadMigration } from './local.js'
 import { acquireLock, releaseLock } from './lock.js'
@@ -260,17 +261,28 @@ async function afterConnectionLoss(
   target: DatabaseTarget,
   lost: ConnectionLostError
 ): Promise<Error> {
+  let message: string
+  let done = false
   try {
     await withHistory(target, async (_client, history) => reconcile(state, history))
+    done = state.applied.some(a => a.version === lost.version)
+    message = `${lost.message} The history shows ${lost.file} ${done ? 'committed' : 'did not commit'}; ${state.applied.length} migration(s) applied in this run.`
   } catch {
-    return new Error(
-      `${lost.message} It could not be checked whether ${lost.file} committed (the database is still unreachable): look at supabase_migrations.schema_migrations before rerunning.`
-    )
+    message = `${lost.message} It could not be checked whether ${lost.file} committed (the database is still unreachable): look at supabase_migrations.schema_migrations before rerunning.`
   }
-  const done = state.applied.some(a => a.version === lost.version)
-  return new Error(
-    `${lost.message} The history shows ${lost.file} ${done ? 'committed' : 'did not commit'}; ${state.applied.length} migration(s) applied in this run.`
-  )
+  if (done || !lost.outcome.partial) return new Error(message)
+  // Not recorded, and not atomic: part of it may have stayed applied (SEV1, like any partial file).
+  return new MigrationError({
+    message,
+    version: lost.version,
+    file: lost.file,
+    statement: 0,
+    statementCount: state.pending.find(p => p.version === lost.version)?.statements ?? 0,
+    committed: lost.outcome.committed,
+    partial: true,
+    at: 'when the connection was lost',
+    outcome: lost.outcome.text
+  })
 }
 
 /**
