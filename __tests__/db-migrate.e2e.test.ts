@@ -377,6 +377,34 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
       expect(github.openIssues()).toEqual([])
     })
 
+    it('a cancel that interrupts a non-atomic file says it may be partially applied, and opens no incident', async () => {
+      project = await makeProject({
+        ...FILES,
+        '20240104000000_slow.sql':
+          'create table public.slow (id int);\ncreate index concurrently slow_i on public.slow (id);\nselect pg_sleep(60);'
+      })
+      const run = await runAction(
+        'db-migrate',
+        { 'database-url': db.url },
+        {
+          token: github.token,
+          env: { GITHUB_API_URL: github.url, GITHUB_WORKSPACE: project },
+          onStart: signal =>
+            void when(
+              "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'select pg_sleep%'"
+            ).then(() => signal('SIGINT'))
+        }
+      )
+      expect(run.code).toBe(1)
+      expect(run.outputs).toMatchObject({ applied: '3', 'current-version': '20240103000000' })
+      expect(await tables(db.url)).toContain('public.slow')
+      expect(run.summary).toMatch(
+        /20240104000000_slow\.sql was interrupted and may be partially applied \(Statements 1-2 stayed committed/
+      )
+      expect(await leftovers()).toEqual({ sessions: 0, locks: 0 })
+      expect(github.openIssues()).toEqual([])
+    })
+
     it('between files of a long queue, the outputs equal the history', async () => {
       const many: Record<string, string> = {}
       for (let i = 1; i <= 3000; i++)

@@ -75,7 +75,15 @@ export function run(host: Host<Clients>): Promise<Outcome> {
     } catch (error) {
       if (host.cancellation.cancelled) {
         await stopping
-        return { ok: false, verdict: stoppedVerdict(m) }
+        // The cancel interrupted a non-atomic file: say so, it may need fixing by hand.
+        const cut =
+          error instanceof MigrationError &&
+          error.partial &&
+          !m.applied.some(a => a.version === error.version)
+            ? `; ${error.file} was interrupted and may be partially applied (${error.outcome})`
+            : ''
+        if (cut) host.log.warning(cut.slice(2))
+        return { ok: false, verdict: stoppedVerdict(m) + cut }
       }
       await reportMigrationFailure(incident, inputs, m, error)
       throw error
