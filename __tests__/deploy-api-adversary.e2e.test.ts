@@ -254,6 +254,24 @@ describe('a cancelled run reports exactly what it changed', () => {
     }
   })
 
+  it('cancelled just after the deploy went live: reported live and ungated, not cancelled', async () => {
+    // Live 100 ms after creation, before the first poll; the cancel comes while that poll is answered.
+    render.nextDeploys.push({ createdMs: 100, buildMs: 0, updateMs: 0 })
+    renderProxy.fault({ method: 'GET', path: ONE_DEPLOY, answer: { kind: 'slow', ms: 1000 } })
+    const run = await deploy(
+      { 'deploy-timeout': '30s' },
+      cancelOn(renderProxy, r => r.method === 'GET' && ONE_DEPLOY.test(r.path))
+    )
+    expect(run.code).toBe(1)
+    const id = run.outputs['deploy-id']
+    expect(render.view(id)?.status).toBe('live')
+    expect(run.outputs.status).toBe('live')
+    expect(run.summary).toContain(
+      `Render deploy ${id} went live: it stays live, without its health gate`
+    )
+    expect(run.summary).not.toMatch(/cancelling Render deploy \S+ failed/)
+  })
+
   it('cancelled during the health gate: the live deploy is named, nothing is cancelled or rolled back', async () => {
     const healthProxy = await FaultProxy.start(health.url)
     try {

@@ -88,6 +88,9 @@ export async function runAction<K extends string, C>(
     if (!(error instanceof ConfigurationError) && error instanceof Error && error.stack)
       host.log.debug(redact(error.stack))
   }
+  // A body that ended while the run was being cancelled: the cancel hooks (still
+  // running) record what they undid in the outputs and summary; wait for them.
+  if (host.cancellation.cancelled) await cancelled
   if (host.cancellation.cancelled && status !== 'cancelled') {
     status = 'cancelled'
     verdict = `⏹️ cancelled; ${verdict}`

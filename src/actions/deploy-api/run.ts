@@ -169,9 +169,15 @@ async function deployAndGate(run: Run, what: string): Promise<Verdict> {
   const waited = await host.log
     .group(`Waiting for deploy ${deploy.id}`, () => waitFor(run, deploy))
     .catch((error: unknown) => lostTrack(run, deploy, error, since))
-  // Cancelled meanwhile: the hook cancelled the deploy and says so; the wait only saw that cancel.
+  // Cancelled meanwhile: the hook cancelled the deploy (or found it live) and says so.
   if (host.cancellation.cancelled)
-    return { ok: false, verdict: `Render deploy ${deploy.id} was cancelled with the run` }
+    return {
+      ok: false,
+      verdict:
+        'outcome' in waited && waited.outcome === 'live'
+          ? `deploy ${deploy.id} went live as the run was cancelled: it was not gated`
+          : `Render deploy ${deploy.id} was cancelled with the run`
+    }
   run.following = false
   if ('verdict' in waited) return waited
   // action.yml: `timeout` when the deploy did not finish in time.
@@ -242,7 +248,15 @@ async function cancelled(run: Run): Promise<void> {
         outputs.set('status', after.status ?? 'canceled')
         line = `the run was cancelled: Render deploy ${deploy.id} was cancelled${keeps}`
       } catch (error) {
-        line = `the run was cancelled; cancelling Render deploy ${deploy.id} failed (${errorMessage(error)}): check it in the Render dashboard`
+        // Too late, perhaps: a deploy that finished meanwhile is reported as it is.
+        const now = await render
+          .getDeploy(service.id, deploy.id, started + 4500)
+          .catch(() => undefined)
+        if (now?.status) outputs.set('status', now.status)
+        line =
+          now?.status === 'live'
+            ? `the run was cancelled as Render deploy ${deploy.id} went live: it stays live, without its health gate`
+            : `the run was cancelled; cancelling Render deploy ${deploy.id} failed (${errorMessage(error)}): check it in the Render dashboard`
       }
     }
   } else {
