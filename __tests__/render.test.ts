@@ -3,6 +3,7 @@ import { HttpClient, NetworkError } from '../src/providers/http/client.js'
 import { addSecret, clearSecrets } from '../src/runtime/redact.js'
 import { RenderApiError, RenderClient } from '../src/providers/render/client.js'
 import { FakeRender } from '../src/fakes/render.js'
+import { FaultProxy } from '../src/fakes/fault-proxy.js'
 
 const SVC = 'srv-api'
 const SHA = '0123456789abcdef0123456789abcdef01234567'
@@ -284,6 +285,27 @@ describe('rollback and cancel', () => {
     expect((await client.cancelDeploy(SVC, deploy.id)).status).toBe('canceled')
     expect(fake.view(deploy.id)?.status).toBe('canceled')
     await expect(client.cancelDeploy(SVC, 'dep-old')).rejects.toThrow('(400)')
+  })
+})
+
+describe('pauseAutoDeploy', () => {
+  it('an unreadable 200 is retried (the PATCH sets absolute values), and the service is returned', async () => {
+    const proxy = await FaultProxy.start(fake.origin)
+    try {
+      proxy.fault({
+        method: 'PATCH',
+        path: /^\/v1\/services\/[^/]+$/,
+        answer: { kind: 'not-json' }
+      })
+      const c = makeClient({ baseUrl: `${proxy.origin}/v1` })
+      const service = await c.pauseAutoDeploy(SVC)
+      expect(service.id).toBe(SVC)
+      expect(proxy.faulted('not-json')).toHaveLength(1)
+      expect(fake.calls('PATCH', /^\/services\/[^/]+$/)).toHaveLength(1)
+      expect(fake.services.get(SVC)?.autoDeploy).toBe(false)
+    } finally {
+      await proxy.close()
+    }
   })
 })
 

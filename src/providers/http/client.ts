@@ -38,6 +38,11 @@ export interface RequestOptions {
    * process it: 429 only, after `Retry-After`. Never on errors or other statuses.
    */
   retryRateLimited?: boolean
+  /**
+   * The caller knows repeating the request is harmless (a PATCH of absolute
+   * values): retried like a GET. Defaults to the method's own semantics.
+   */
+  idempotent?: boolean
   /** Read at most this many bytes of the body (the rest is discarded). */
   maxBodyBytes?: number
   /** Epoch ms: no attempt runs past it and no retry waits beyond it. */
@@ -178,7 +183,7 @@ export class HttpClient {
   async request(url: string, options: RequestOptions = {}): Promise<HttpResponse> {
     const method = (options.method ?? 'GET').toUpperCase()
     const attempts = Math.max(1, options.attempts ?? this.o.attempts)
-    const idempotent = IDEMPOTENT.has(method)
+    const idempotent = options.idempotent ?? IDEMPOTENT.has(method)
     for (let attempt = 1; ; attempt++) {
       let response: HttpResponse | undefined
       let failure: NetworkError | MalformedAnswerError | undefined

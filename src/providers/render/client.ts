@@ -257,14 +257,10 @@ export class RenderClient {
    * `autoDeploy: no` for older ones (both in one PATCH, which is idempotent).
    */
   async pauseAutoDeploy(serviceId: string): Promise<Service> {
-    return this.parse<Service>(
-      await this.send(
-        'PATCH',
-        `/services/${enc(serviceId)}`,
-        { serviceId },
-        { autoDeployTrigger: 'off', autoDeploy: 'no' }
-      )
-    )
+    return this.call('PATCH', `/services/${enc(serviceId)}`, { serviceId }, SERVICE, {
+      autoDeployTrigger: 'off',
+      autoDeploy: 'no'
+    })
   }
 
   /** `deadline` (epoch ms) bounds the call and its retries, so a wait never overruns. */
@@ -459,6 +455,8 @@ export class RenderClient {
           ? r =>
               r.status === shape.unless ? undefined : jsonProblem(r.body, shape.valid, shape.what)
           : undefined,
+        // The one PATCH (pauseAutoDeploy) sets absolute values: repeating it is harmless.
+        idempotent: method === 'PATCH' || undefined,
         ...(post ? { retryRateLimited: true, timeoutMs: 30_000 } : {})
       })
     } catch (error) {
@@ -474,9 +472,10 @@ export class RenderClient {
         )
       }
       if (error instanceof NetworkError) {
-        const what = post
-          ? `; the request was not retried (it may or may not have reached Render)`
-          : ''
+        const what =
+          post && method !== 'PATCH'
+            ? `; the request was not retried (it may or may not have reached Render)`
+            : ''
         throw new NetworkError(
           redact(`Render API ${method} ${path}: ${error.message}${what}`),
           error.kind,
