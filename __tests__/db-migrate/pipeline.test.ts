@@ -115,6 +115,20 @@ describe('queued files', () => {
     await expectStoppedAfter(8, state)
   })
 
+  it('two files with the same version: the second fails on its history row and nothing after it runs', async () => {
+    const all = files(12)
+    all[`${version(3)}_twin.sql`] = 'create table public.twin (id int);'
+    await fx.project(all)
+    const state = newState()
+    const error = await migrate(fx.opts(), state).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MigrationError)
+    expect((error as MigrationError).message.split('\n')[0]).toMatch(
+      /^Migration 20240000000003_twin\.sql failed while recording it in the migration history: duplicate key/u
+    )
+    // The first file's row must not let the files after the twin run.
+    await expectStoppedAfter(3, state)
+  })
+
   it('the connection dropping mid-queue: the history (read again) says what committed, later files never ran', async () => {
     await fx.project(
       files(30, { 7: 'create table public.t7 (id int primary key);\nselect pg_sleep(30);' })

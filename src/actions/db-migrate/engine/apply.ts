@@ -108,6 +108,9 @@ function settle(p: Promise<unknown>): Promise<Settled> {
   )
 }
 
+/** The file applied just before: its version and name identify its history row (versions can repeat). */
+type Previous = Pick<LoadedMigration, 'version' | 'name'>
+
 interface Queued {
   m: MigrationToApply
   plan: FilePlan
@@ -139,7 +142,7 @@ function queueFile(
   client: pg.Client,
   m: MigrationToApply,
   plan: FilePlan,
-  previous: string | undefined,
+  previous: Previous | undefined,
   final: boolean,
   opts: ApplyOptions
 ): Queued {
@@ -192,7 +195,7 @@ async function queuedFailure(
 async function applyQueued(
   client: pg.Client,
   files: readonly MigrationToApply[],
-  previous: string | undefined,
+  previous: Previous | undefined,
   lastOfRun: boolean,
   opts: Run
 ): Promise<void> {
@@ -206,7 +209,7 @@ async function applyQueued(
       opts.log.info(`Applying migration ${m.file}...`)
       const final = lastOfRun && next === files.length - 1
       inFlight.push(queueFile(client, m, m.plan ?? planFile(m), last, final, opts))
-      last = m.version
+      last = m
       next++
     }
     const head = inFlight.shift()
@@ -382,7 +385,7 @@ export async function applyMigrations(
   client.on('end', onEnd)
   const run: Run = { ...opts, onApplied, closed: () => closed }
   const all = runs(files)
-  let previous: string | undefined
+  let previous: Previous | undefined
   let synced = false
   try {
     for (const [i, group] of all.entries()) {
@@ -410,7 +413,7 @@ export async function applyMigrations(
         }
         synced = false
       }
-      previous = group.files.at(-1)?.version
+      previous = group.files.at(-1)
     }
   } catch (error) {
     if (!(error instanceof ConnectionLostError)) {

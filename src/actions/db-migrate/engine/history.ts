@@ -99,13 +99,19 @@ export const NOT_AFTER_PREVIOUS = 'P0004'
 /**
  * Runs first in a queued file's transaction: fails it unless `previous` has
  * its history row committed, so after any failure (even one at COMMIT) no
- * later file runs.
+ * later file runs. Version and name together: two local files may share a
+ * version, and the first one's row must not vouch for the second.
  */
-export function previousCommittedSql(client: pg.Client, previous: string): string {
-  const version = client.escapeLiteral(previous)
+export function previousCommittedSql(
+  client: pg.Client,
+  previous: Pick<LoadedMigration, 'version' | 'name'>
+): string {
+  const version = client.escapeLiteral(previous.version)
+  const name = client.escapeLiteral(previous.name)
   return (
     'DO $shipgate$ BEGIN IF NOT EXISTS (SELECT 1 FROM supabase_migrations.schema_migrations ' +
-    `WHERE version = ${version}) THEN RAISE EXCEPTION 'migration % is not committed', ${version} ` +
+    `WHERE version = ${version} AND name IS NOT DISTINCT FROM ${name}) THEN ` +
+    `RAISE EXCEPTION 'migration % is not committed', ${version} ` +
     `USING ERRCODE = '${NOT_AFTER_PREVIOUS}'; END IF; END $shipgate$`
   )
 }
