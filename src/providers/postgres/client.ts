@@ -301,7 +301,7 @@ export function explainConnectionError(error: unknown, t: DatabaseTarget): Error
     return config(message)
   }
   // pg refuses SCRAM without a password before the server can answer 28P01.
-  if (!t.password && /password must be a string|password must be provided/iu.test(e.message))
+  if (!t.password && /client password must be a string/iu.test(e.message))
     return config(
       `The server at ${hostPort} asks for a password for user "${t.user}", but the database URL has none: ` +
         'put it in the URL (postgres://user:<password>@host:port/database, percent-encoded).'
