@@ -89,7 +89,10 @@ describe('deploy-web (dist bundle through the runner harness)', () => {
       'rolled-back': 'false',
       'issue-number': String(incident.number)
     })
-    expect(Number(run.outputs['duration-seconds'])).toBeGreaterThanOrEqual(0)
+    expect(run.outputs['duration-seconds']).toMatch(/^\d+$/)
+    expect(Number(run.outputs['duration-seconds'])).toBeLessThanOrEqual(
+      Math.ceil(run.durationMs / 1000)
+    )
     const [post] = vercel.calls('POST', CREATE)
     expect(post.query.get('teamId')).toBe(TEAM)
     expect(post.body).toMatchObject({

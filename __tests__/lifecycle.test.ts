@@ -196,3 +196,30 @@ describe('incident lifecycle', () => {
     expect(state.notes.join()).toContain('no github-token')
   })
 })
+
+describe('rollBackAndGate', () => {
+  it('starts nothing once the run is cancelled (the body runs on during the grace period)', async () => {
+    const { rollBackAndGate } = await import('../src/engines/rollback.js')
+    const host = recordingHost()
+    void host.cancel('SIGINT')
+    await new Promise(r => setTimeout(r, 5))
+    const started: string[] = []
+    const result = await rollBackAndGate({
+      host,
+      summary: new Summary('t'),
+      targetId: 'dep-good',
+      platform: {
+        noun: 'Render deploy',
+        start: async id => {
+          started.push(id)
+          return 'dep-rb'
+        },
+        wait: async () => ({})
+      }
+    })
+    expect(started).toEqual([])
+    expect(result.live).toBe(false)
+    expect(result.rollbackId).toBeUndefined()
+    expect(result.problem).toMatch(/cancelled before the rollback started/)
+  })
+})

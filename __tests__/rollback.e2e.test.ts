@@ -111,7 +111,10 @@ describe('rollback on Render (dist bundle through the runner harness)', () => {
       healthy: 'true',
       'issue-number': String(smoke.number)
     })
-    expect(Number(run.outputs['duration-seconds'])).toBeGreaterThanOrEqual(0)
+    expect(run.outputs['duration-seconds']).toMatch(/^\d+$/)
+    expect(Number(run.outputs['duration-seconds'])).toBeLessThanOrEqual(
+      Math.ceil(run.durationMs / 1000)
+    )
     expect(smoke.state).toBe('open')
     expect(smoke.comments.map(c => c.body).join('\n')).toMatch(
       /^Rolled back from `dep-bad` to `dep-good`, healthy after \S+\.\n\nReason: checkout 500s after the deploy/

@@ -31,7 +31,7 @@ export interface RollbackResult {
 }
 
 export interface RollbackStep {
-  host: Pick<Host, 'log' | 'clock'>
+  host: Pick<Host, 'log' | 'clock' | 'cancellation'>
   summary: Summary
   platform: RollbackPlatform
   targetId: string
@@ -47,6 +47,13 @@ export interface RollbackStep {
 export async function rollBackAndGate(o: RollbackStep): Promise<RollbackResult> {
   const { host, platform, targetId } = o
   const extra = o.warning ? [o.warning] : []
+  // A cancelled run changes nothing more: whoever cancelled it has taken over.
+  if (host.cancellation.cancelled)
+    return {
+      live: false,
+      problem: 'the run was cancelled before the rollback started',
+      actions: [`Did not roll back to \`${targetId}\`: the run was cancelled first.`]
+    }
   let rollbackId: string
   try {
     rollbackId = await platform.start(targetId)
