@@ -40,8 +40,14 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error'
     }
   },
-  { files: ['src/runtime/**/*.ts'], rules: layerRule('providers', 'engines', 'actions', 'fakes', 'cli', 'sandbox') },
-  { files: ['src/providers/**/*.ts'], rules: layerRule('engines', 'actions', 'fakes', 'cli', 'sandbox') },
+  {
+    files: ['src/runtime/**/*.ts'],
+    rules: layerRule('providers', 'engines', 'actions', 'fakes', 'cli', 'sandbox')
+  },
+  {
+    files: ['src/providers/**/*.ts'],
+    rules: layerRule('engines', 'actions', 'fakes', 'cli', 'sandbox')
+  },
   { files: ['src/engines/**/*.ts'], rules: layerRule('actions', 'fakes', 'cli', 'sandbox') },
   { files: ['src/actions/**/*.ts'], rules: layerRule('fakes', 'cli', 'sandbox') },
   { files: ['src/runtime/actions-host.ts'], rules: { 'no-restricted-imports': 'off' } }

@@ -164,7 +164,10 @@ export function getInputs(
       "Input 'restore-test-url' (secret, not shown) points at the database being backed up: give a scratch database the drill may fill and empty"
     )
   const common = commonInputs(v)
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return {
     ...common,
     databaseUrl: v['database-url'],
@@ -194,7 +197,8 @@ function sameDatabase(a: string, b: string): boolean {
     try {
       const t = parseDatabaseUrl(url)
       const host = t.host.toLowerCase()
-      const local = host === 'localhost' || host === '::1' || /^127\./.test(host) || host.startsWith('/')
+      const local =
+        host === 'localhost' || host === '::1' || /^127\./.test(host) || host.startsWith('/')
       return `${local ? 'local' : host}:${t.port}/${t.database}`
     } catch {
       return undefined

@@ -57,7 +57,10 @@ export function summaryMarkdown(
     ['Total time', `${extra.durationSeconds.toFixed(1)} s`]
   ]
   if (extra.artifactId !== undefined)
-    rows.push(['Artifact', `\`${s.fileName}\` (id ${extra.artifactId}, kept ${inputs.retentionDays} days)`])
+    rows.push([
+      'Artifact',
+      `\`${s.fileName}\` (id ${extra.artifactId}, kept ${inputs.retentionDays} days)`
+    ])
   parts.push(`### Backup\n\n${table(['Backup', 'Value'], rows)}`)
   if (s.verification)
     parts.push(`### Verification\n\n${s.verification.checks.map(c => `- ✅ ${c}`).join('\n')}`)
@@ -73,7 +76,9 @@ export function summaryMarkdown(
             return [`${t.schema}.${t.name}`, src?.rows, t.rows, src?.exact ? 'exact' : 'estimate']
           })
         ) +
-        (s.drill.restored.length > shown.length ? `\n\n_${s.drill.restored.length - shown.length} more table(s) not shown._` : '')
+        (s.drill.restored.length > shown.length
+          ? `\n\n_${s.drill.restored.length - shown.length} more table(s) not shown._`
+          : '')
     )
   }
   if (s.file) {

@@ -114,7 +114,12 @@ async function discard(s: BackupState): Promise<void> {
   if (file) await rm(file, { force: true })
 }
 
-function setOutputs(state: State, s: BackupState, artifactId: number | undefined, duration: number): void {
+function setOutputs(
+  state: State,
+  s: BackupState,
+  artifactId: number | undefined,
+  duration: number
+): void {
   const { outputs } = state
   outputs.set('path', s.file)
   outputs.set('size-bytes', s.file ? s.bytes : undefined)
@@ -168,7 +173,9 @@ async function reportFailure(
   const delivered = s.stage === 'deliver'
   await incident.fail({
     severity,
-    cause: delivered ? `backup not uploaded: ${message.split('\n')[0]}` : `no verified backup: ${message.split('\n')[0]}`,
+    cause: delivered
+      ? `backup not uploaded: ${message.split('\n')[0]}`
+      : `no verified backup: ${message.split('\n')[0]}`,
     details:
       `The backup of \`${s.target}\` failed while ${STAGE_TEXT[s.stage]}. ` +
       (delivered
@@ -177,10 +184,14 @@ async function reportFailure(
       ` This is failed run ${inARow} in a row${inARow >= inputs.consecutiveFailures ? ` (at least ${inputs.consecutiveFailures}: raised to SEV2)` : ` (SEV2 after ${inputs.consecutiveFailures})`}.`,
     evidence:
       '```\n' +
-      redact([message, stderr ? `\npg_dump/pg_restore said:\n${stderr.slice(-4000)}` : ''].join('')).replace(/`{3,}/g, "'''") +
+      redact(
+        [message, stderr ? `\npg_dump/pg_restore said:\n${stderr.slice(-4000)}` : ''].join('')
+      ).replace(/`{3,}/g, "'''") +
       '\n```',
     actions: [
-      s.serverVersion ? `Server PostgreSQL ${s.serverVersion}; pg_dump ${s.client?.version ?? 'not chosen'}.` : 'Could not read the server version.',
+      s.serverVersion
+        ? `Server PostgreSQL ${s.serverVersion}; pg_dump ${s.client?.version ?? 'not chosen'}.`
+        : 'Could not read the server version.',
       'Removed any partial file; the last good backup (if any) is untouched.'
     ],
     runbook: ['database']

@@ -503,8 +503,7 @@ async function rollBackAndReport(run: Run, deploy: Deploy, first: HealthStep): P
     ? `rolled back to ${previous!.id}, healthy again`
     : problem || (rollback ? 'still unhealthy after the rollback' : 'not rolled back')
   const evidence = [`**After deploy \`${deploy.id}\`**`, first.evidence]
-  if (after && rollback)
-    evidence.push(`**After rollback deploy \`${rollback}\`**`, after.evidence)
+  if (after && rollback) evidence.push(`**After rollback deploy \`${rollback}\`**`, after.evidence)
   await run.incident.fail({
     severity,
     cause: `deploy ${deploy.id} unhealthy, ${outcome}`,

@@ -231,7 +231,9 @@ function gateConfig(
   const defaults = { expectStatus: g.expectStatus, maxLatencyMs: g.maxLatencyMs, headers }
   const specs = [
     ...buildChecks(under, checks, defaults, { url: 'health-paths', checks: 'health-checks' }),
-    ...(production ? buildChecks(g.urls, [], defaults, { url: 'health-url', checks: 'health-checks' }) : [])
+    ...(production
+      ? buildChecks(g.urls, [], defaults, { url: 'health-url', checks: 'health-checks' })
+      : [])
   ]
   if (specs.length === 0) return undefined
   return {

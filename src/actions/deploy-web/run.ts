@@ -399,10 +399,17 @@ async function promoteRefused(
   const line = `deployment ${d.id} passed its gate but was not promoted: ${problem}`
   const unchanged = `${line}; production is unchanged${run.previous ? ` (still ${run.previous})` : ''}`
   await run.record.finish('failure', `Deployment ${d.id} passed its gate; the promote failed`)
-  await unchangedIncident(run, d, `the promote of ${d.id} failed`, `${unchanged}.`, staged.evidence, [
-    `Health-gated the staged deployment ${deploymentLink(d)} on its own URL: healthy.`,
-    `Asked Vercel to promote it: ${problem}.`
-  ])
+  await unchangedIncident(
+    run,
+    d,
+    `the promote of ${d.id} failed`,
+    `${unchanged}.`,
+    staged.evidence,
+    [
+      `Health-gated the staged deployment ${deploymentLink(d)} on its own URL: healthy.`,
+      `Asked Vercel to promote it: ${problem}.`
+    ]
+  )
   return { ok: false, verdict: `❌ ${unchanged}` }
 }
 

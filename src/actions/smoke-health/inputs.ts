@@ -1,4 +1,9 @@
-import { connectionFields, healthConfig, healthFields, type HealthConfig } from '../../engines/health/inputs.js'
+import {
+  connectionFields,
+  healthConfig,
+  healthFields,
+  type HealthConfig
+} from '../../engines/health/inputs.js'
 import { bool, field, readInputs, text } from '../../runtime/inputs.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
 import { ConfigurationError } from '../../runtime/errors.js'

@@ -21,13 +21,7 @@ import type { Logger } from '../../../runtime/logger.js'
 import { extension, type BackupInputs } from '../inputs.js'
 import { tablePattern } from './args.js'
 import { countable, countRows, expectedTables, listTables, type TableInfo } from './catalog.js'
-import {
-  findClient,
-  installClient,
-  noClientError,
-  serverMajor,
-  type PgClient
-} from './client.js'
+import { findClient, installClient, noClientError, serverMajor, type PgClient } from './client.js'
 import { dumpToFile, pgEnv } from './dump.js'
 import { ageDecrypter, ageEncrypter, opensslDecrypter, opensslEncrypter } from './encrypt.js'
 import { databaseIdentity, restoreDrill, type DrillResult } from './restore.js'
@@ -64,7 +58,11 @@ export interface BackupEnv {
 }
 
 export function newBackupState(inputs: BackupInputs): BackupState {
-  return { stage: 'connect', fileName: inputs.name + extension(inputs.format, inputs.encryption), warnings: [] }
+  return {
+    stage: 'connect',
+    fileName: inputs.name + extension(inputs.format, inputs.encryption),
+    warnings: []
+  }
 }
 
 function target(url: string, input: string): DatabaseTarget {
@@ -131,7 +129,9 @@ function peakMB(): string {
 
 export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv): Promise<void> {
   const source = target(inputs.databaseUrl, 'database-url')
-  const scratch = inputs.restoreTestUrl ? target(inputs.restoreTestUrl, 'restore-test-url') : undefined
+  const scratch = inputs.restoreTestUrl
+    ? target(inputs.restoreTestUrl, 'restore-test-url')
+    : undefined
   s.target = describeTarget(source)
   const seal = await sealer(inputs)
 
@@ -172,7 +172,10 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
     catalog.catch(() => undefined)
 
     s.stage = 'dump'
-    const temp = path.join(inputs.outputDir, `.${s.fileName}.${randomBytes(4).toString('hex')}.partial`)
+    const temp = path.join(
+      inputs.outputDir,
+      `.${s.fileName}.${randomBytes(4).toString('hex')}.partial`
+    )
     const env = pgEnv(e.env, source)
     let stop: (() => void) | undefined
     const unhook = e.onCancel(async () => {
@@ -181,7 +184,9 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
     })
     try {
       const started = e.now()
-      e.log.info(`Dumping ${s.target} (${inputs.format} format${inputs.encryption !== 'false' ? `, ${inputs.encryption} encryption` : ''})`)
+      e.log.info(
+        `Dumping ${s.target} (${inputs.format} format${inputs.encryption !== 'false' ? `, ${inputs.encryption} encryption` : ''})`
+      )
       const dumped = await dumpToFile({
         pgDump: s.client.pgDump,
         args: dumpArgs(inputs, snapshot),
@@ -196,13 +201,16 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
       s.sha256 = dumped.sha256
       if (dumped.stderr) e.log.debug(`pg_dump stderr:\n${dumped.stderr}`)
       await catalog
-      for (const w of dumped.warnings) s.warnings.push(`pg_dump: ${w.replace(/^pg_dump: (warning: )?/, '')}`)
+      for (const w of dumped.warnings)
+        s.warnings.push(`pg_dump: ${w.replace(/^pg_dump: (warning: )?/, '')}`)
       if (snapshotOpen) {
         await db.query('COMMIT')
         snapshotOpen = false
       }
 
-      e.log.debug(`dumped ${dumped.bytes} bytes in ${s.dumpSeconds.toFixed(1)} s; peak RSS ${peakMB()}`)
+      e.log.debug(
+        `dumped ${dumped.bytes} bytes in ${s.dumpSeconds.toFixed(1)} s; peak RSS ${peakMB()}`
+      )
       s.stage = 'verify'
       s.verification = await verifyBackup({
         file: temp,
@@ -236,7 +244,11 @@ export async function backup(inputs: BackupInputs, s: BackupState, e: BackupEnv)
           throw new Error(
             `the restored copy differs from the source in ${s.drill.mismatches.length} table(s): ${s.drill.mismatches
               .slice(0, 5)
-              .map(m => (m.restored === undefined ? `${m.table} missing` : `${m.table} ${m.source} → ${m.restored} rows`))
+              .map(m =>
+                m.restored === undefined
+                  ? `${m.table} missing`
+                  : `${m.table} ${m.source} → ${m.restored} rows`
+              )
               .join(', ')}`
           )
       }
@@ -299,10 +311,17 @@ async function chooseClient(
   if (client) return client
   const canInstall = inputs.installClient && !inputs.pgDumpPath && process.platform === 'linux'
   if (canInstall) {
-    e.log.info(`No pg_dump ${major}+ found; installing postgresql-client-${major} from apt.postgresql.org`)
-    await e.log.group(`Install postgresql-client-${major}`, () => installClient(major, line => e.log.info(line), e.env))
+    e.log.info(
+      `No pg_dump ${major}+ found; installing postgresql-client-${major} from apt.postgresql.org`
+    )
+    await e.log.group(`Install postgresql-client-${major}`, () =>
+      installClient(major, line => e.log.info(line), e.env)
+    )
     ;({ client, found } = await look())
     if (client) return client
   }
-  throw noClientError(major, serverVersion, found, { pgDumpPath: inputs.pgDumpPath, installTried: canInstall })
+  throw noClientError(major, serverVersion, found, {
+    pgDumpPath: inputs.pgDumpPath,
+    installTried: canInstall
+  })
 }

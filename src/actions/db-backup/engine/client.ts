@@ -99,7 +99,9 @@ export async function findClient(
       if (o.pgDumpPath) found.push({ path: file })
       continue
     }
-    const r = await exec(file, ['--version'], { env: o.env, timeoutMs: 15_000 }).catch(() => undefined)
+    const r = await exec(file, ['--version'], { env: o.env, timeoutMs: 15_000 }).catch(
+      () => undefined
+    )
     const v = r && r.code === 0 ? parseClientVersion(r.stdout) : undefined
     found.push({ path: file, version: v?.version })
     if (!v || v.major < major) continue
@@ -177,7 +179,16 @@ export function installSteps(
       '-o',
       'APT::Get::List-Cleanup=0'
     ),
-    sudo('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', `postgresql-client-${major}`)
+    sudo(
+      'env',
+      'DEBIAN_FRONTEND=noninteractive',
+      'apt-get',
+      'install',
+      '-y',
+      '-q',
+      '--no-install-recommends',
+      `postgresql-client-${major}`
+    )
   ]
 }
 

@@ -5,7 +5,9 @@ import path from 'node:path'
  * Whether the repository is public, from the event payload the runner writes
  * (`repository.private` / `repository.visibility`); `unknown` when it does not say.
  */
-export function repositoryVisibility(eventPath: string | undefined): 'public' | 'private' | 'unknown' {
+export function repositoryVisibility(
+  eventPath: string | undefined
+): 'public' | 'private' | 'unknown' {
   if (!eventPath) return 'unknown'
   try {
     const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
@@ -41,7 +43,12 @@ export async function uploadArtifact(file: string, retentionDays: number): Promi
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`the artifact upload did not finish within ${Math.round(deadlineMs / 60_000)} minutes`)),
+      () =>
+        reject(
+          new Error(
+            `the artifact upload did not finish within ${Math.round(deadlineMs / 60_000)} minutes`
+          )
+        ),
       deadlineMs
     )
   })

@@ -100,12 +100,10 @@ export async function dumpToFile(o: {
   if (o.gzip) stages.push(createGzip({ level: 6 }))
   if (o.encrypt) stages.push(o.encrypt)
   stages.push(m, createWriteStream(o.file, { flags: 'wx', mode: 0o600 }))
-  const piped = pipeline(stages as unknown as NodeJS.ReadWriteStream[]).catch(
-    (error: unknown) => {
-      child.kill('SIGTERM')
-      throw error
-    }
-  )
+  const piped = pipeline(stages as unknown as NodeJS.ReadWriteStream[]).catch((error: unknown) => {
+    child.kill('SIGTERM')
+    throw error
+  })
   const [p, e] = await Promise.allSettled([piped, exit])
   const text = redact(stderr())
   if (e.status === 'rejected')
@@ -119,8 +117,7 @@ export async function dumpToFile(o: {
   if (p.status === 'rejected')
     throw new DumpError(`writing the backup failed: ${(p.reason as Error).message}`, text)
   const errors = text.split('\n').filter(l => /\berror:/i.test(l))
-  if (errors.length)
-    throw new DumpError(`pg_dump reported an error: ${stderrCause(text)}`, text)
+  if (errors.length) throw new DumpError(`pg_dump reported an error: ${stderrCause(text)}`, text)
   if (m.bytes() === 0) throw new DumpError('pg_dump wrote nothing', text)
   return {
     bytes: m.bytes(),

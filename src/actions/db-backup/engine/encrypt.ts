@@ -127,7 +127,9 @@ export async function ageEncrypter(
   })
   const stream = webDuplex(
     async input =>
-      (await e.encrypt(input as unknown as ReadableStream<Uint8Array>)) as unknown as WebReadable<Uint8Array>
+      (await e.encrypt(
+        input as unknown as ReadableStream<Uint8Array>
+      )) as unknown as WebReadable<Uint8Array>
   )
   return {
     stream,
@@ -146,6 +148,8 @@ export async function ageDecrypter(key: Uint8Array | string[]): Promise<Duplex> 
   else for (const id of key) d.addIdentity(id)
   return webDuplex(
     async input =>
-      (await d.decrypt(input as unknown as ReadableStream<Uint8Array>)) as unknown as WebReadable<Uint8Array>
+      (await d.decrypt(
+        input as unknown as ReadableStream<Uint8Array>
+      )) as unknown as WebReadable<Uint8Array>
   )
 }

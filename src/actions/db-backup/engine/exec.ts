@@ -37,7 +37,9 @@ export function exec(
 }
 
 /** Resolves with the exit of a spawned child (its stdio handled elsewhere). */
-export function exited(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+export function exited(
+  child: ChildProcess
+): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     if (child.exitCode !== null || child.signalCode !== null)
       return resolve({ code: child.exitCode, signal: child.signalCode })

@@ -9,11 +9,7 @@ import type { Duplex } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import type pg from 'pg'
-import {
-  connect,
-  describeTarget,
-  type DatabaseTarget
-} from '../../../providers/postgres/client.js'
+import { connect, describeTarget, type DatabaseTarget } from '../../../providers/postgres/client.js'
 import { ConfigurationError } from '../../../runtime/errors.js'
 import { redact } from '../../../runtime/redact.js'
 import {
@@ -132,7 +128,9 @@ async function restoreInto(o: Parameters<typeof restoreDrill>[0]): Promise<void>
   const [{ code, signal }, pipeError] = await Promise.all([exit, piped])
   const text = redact(stderr())
   if (code !== 0)
-    throw new Error(`${file.split('/').pop()} exit ${code ?? signal}: ${stderrCause(text) || 'no message'}`)
+    throw new Error(
+      `${file.split('/').pop()} exit ${code ?? signal}: ${stderrCause(text) || 'no message'}`
+    )
   if (pipeError) throw new Error(`reading the backup failed: ${pipeError.message}`)
   if (/\berror:|^ERROR:/im.test(text)) throw new Error(stderrCause(text))
 }
@@ -152,7 +150,10 @@ export async function databaseIdentity(db: pg.Client): Promise<DatabaseIdentity>
   )
   const system = await db
     .query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()')
-    .then(r => r.rows[0]?.id, () => undefined)
+    .then(
+      r => r.rows[0]?.id,
+      () => undefined
+    )
   return { ...rows[0], ...(system ? { system } : {}) }
 }
 

@@ -112,12 +112,16 @@ export async function verifyBackup(o: VerifyOptions): Promise<Verification> {
         })
       ] as unknown as NodeJS.ReadWriteStream[])
     } catch (error) {
-      throw new VerifyError(`the backup does not decrypt and decompress: ${(error as Error).message}`)
+      throw new VerifyError(
+        `the backup does not decrypt and decompress: ${(error as Error).message}`
+      )
     }
     if (bytes === 0) throw new VerifyError('the backup holds no SQL')
     if (!tail.includes(PLAIN_TRAILER))
       throw new VerifyError(`the SQL does not end with pg_dump's "${PLAIN_TRAILER}" trailer`)
-    checks.push(`decrypts and decompresses to ${bytes} bytes of SQL ending in the dump-complete trailer`)
+    checks.push(
+      `decrypts and decompresses to ${bytes} bytes of SQL ending in the dump-complete trailer`
+    )
     return { sqlBytes: bytes, checks }
   }
   const { list, decrypted } = await restoreList(o)
