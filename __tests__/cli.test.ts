@@ -143,6 +143,23 @@ describe('terminal host', () => {
     clearSecrets()
   })
 
+  it('leaves the last progress line (the verdict) printed when the run is over', () => {
+    let text = ''
+    const stream = { isTTY: true, columns: 100, write: (s: string) => (text += s) }
+    const host = createTerminalHost(() => ({}), { inputs: {}, stream, env: {} })
+    host.log.info('round 1: fail')
+    host.log.info('❌ configuration error: Input x is bad')
+    host.finish()
+    host.dispose()
+    expect(text.endsWith('\r\x1b[K❌ configuration error: Input x is bad\n')).toBe(true)
+  })
+
+  it('renders a code block indented, without the backticks of inline code', () => {
+    expect(renderMarkdown('**/health** answered:\n\n```\n{"status":"error"}\n```')).toBe(
+      '/health answered:\n\n    {"status":"error"}\n'
+    )
+  })
+
   it('renders a job summary readably: tables aligned, markers dropped, links kept', () => {
     const md = [
       '## Shipgate smoke-health',
@@ -241,6 +258,11 @@ describe('the shipgate binary', () => {
     expect(bad.code).toBe(2)
     expect(JSON.parse(bad.stdout)).toMatchObject({ status: 'configuration', exitCode: 2 })
     expect(JSON.parse(bad.stdout).message).toMatch(/^Input 'url' has an invalid value "ftp:\/\/x"/)
+    // Without --json: the error once, no summary repeating it, no empty outputs.
+    const human = await shipgate(['smoke-health', '--url', 'ftp://x'])
+    expect(human.code).toBe(2)
+    expect(human.stdout).toBe('')
+    expect(human.stderr.match(/Input 'url' has an invalid value "ftp:\/\/x"/g)).toHaveLength(1)
     const flag = await shipgate(['smoke-health', '--ulr', 'http://x'])
     expect(flag.code).toBe(2)
     expect(flag.stderr).toContain('Unknown flag --ulr for smoke-health. Did you mean --url?')

@@ -133,6 +133,8 @@ export async function cli(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(`${redact(JSON.stringify(result, null, 2))}\n`)
       return code
     }
+    // A bad input is one error line (already logged), like a bad flag: no summary, no outputs.
+    if (outcome.status === 'configuration') return code
     const color = !!io.stdout.isTTY && !io.env.NO_COLOR
     io.stdout.write(`\n${renderMarkdown(outcome.summary, color ? ansi : plain)}\n`)
     for (const [k, v] of Object.entries(outcome.outputs))

@@ -5,14 +5,17 @@ export interface Style {
   bold(s: string): string
   dim(s: string): string
   code(s: string): string
+  /** A line of a code block (indented already; no backticks). */
+  block(s: string): string
 }
 
-export const plain: Style = { bold: s => s, dim: s => s, code: s => `\`${s}\`` }
+export const plain: Style = { bold: s => s, dim: s => s, code: s => `\`${s}\``, block: s => s }
 
 export const ansi: Style = {
   bold: s => `\x1b[1m${s}\x1b[22m`,
   dim: s => `\x1b[2m${s}\x1b[22m`,
-  code: s => `\x1b[36m${s}\x1b[39m`
+  code: s => `\x1b[36m${s}\x1b[39m`,
+  block: s => `\x1b[36m${s}\x1b[39m`
 }
 
 // eslint-disable-next-line no-control-regex
@@ -133,7 +136,7 @@ function blocks(tokens: Token[], st: Style, indent: string): string[] {
         break
       }
       case 'code':
-        add((t as Tokens.Code).text.split('\n').map(l => st.code(`    ${l}`)))
+        add((t as Tokens.Code).text.split('\n').map(l => st.block(`    ${l}`)))
         break
       case 'blockquote': {
         // GitHub's alerts: `> [!WARNING]` on its own line, then the text.

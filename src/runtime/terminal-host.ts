@@ -29,7 +29,7 @@ export interface TerminalHost<C> extends Host<C> {
   readonly outputs: Record<string, string>
   readonly summary: string
   readonly failure?: string
-  /** Clears the progress line and stops its timer; call once the run is over. */
+  /** Leaves the last progress line (the verdict) printed and stops its timer; call once the run is over. */
   finish(): void
   /** Removes the signal handlers. */
   dispose(): void
@@ -152,8 +152,12 @@ export function createTerminalHost<C>(
     finish: () => {
       if (timer) clearInterval(timer)
       timer = undefined
+      // The last progress line is the run's verdict: it stays, as it does off a terminal.
+      if (shown) {
+        clearLine()
+        out.write(`${progress}\n`)
+      }
       progress = ''
-      clearLine()
     },
     dispose: () => {
       for (const s of signals) process.off(s, onSignal)
