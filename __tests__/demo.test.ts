@@ -85,6 +85,13 @@ describe('npm run demo', () => {
     )
 
     expect(scenario(3).outcome).toBe('passed')
+    // An incident belongs to the action that opened it: the fix's deploy-api run closes it.
+    expect(scenario(3).title).toBe(
+      "the fix ships: the fixed release's deploy-api run closes deploy-api's incident, then smoke-health confirms"
+    )
+    expect(scenario(3).checks.map(c => c.what)).toContain(
+      "the fixed release's deploy-api run closed it (before smoke-health ran)"
+    )
     const [fix, smoke] = scenario(3).steps
     expect(fix).toMatchObject({ action: 'deploy-api', code: 0, outputs: { 'issue-number': '1' } })
     expect(smoke).toMatchObject({ action: 'smoke-health', code: 0, outputs: { healthy: 'true' } })
@@ -150,6 +157,9 @@ describe('npm run demo', () => {
       code: 0,
       outputs: { verified: 'true', encrypted: 'openssl' }
     })
+    // The backup is kept in the report folder with everything else the run wrote.
+    expect(backup.outputs.path.startsWith(path.join(out, 'files'))).toBe(true)
+    expect(statSync(backup.outputs.path).size).toBe(Number(backup.outputs['size-bytes']))
     expect(migrate).toMatchObject({
       action: 'db-migrate',
       code: 0,
@@ -231,6 +241,9 @@ describe('npm run sandbox', () => {
       expect(stdout).toMatch(/export GITHUB_API_URL=http:\/\/127\.0\.0\.1:\d+/)
       for (const command of ['smoke-health', 'deploy-api', 'deploy-web', 'rollback'])
         expect(stdout).toContain(`npm exec shipgate -- ${command} --`)
+      // The printed commands roll a bad release back in seconds, not the production 5 minutes.
+      for (const command of stdout.split('npm exec shipgate -- ').slice(2))
+        expect(command).toMatch(/--health-timeout 20s/)
     } finally {
       child.kill('SIGINT')
     }

@@ -1,7 +1,6 @@
 // `npm run demo`: the runbook's main scenarios through the real built actions
 // (dist/<name>/index.js, spawned as the runner does) against the sandbox world.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { World } from '../sandbox/world.js'
 import { writeReport, MARK } from './report.js'
@@ -71,7 +70,9 @@ export async function main(argv: string[]): Promise<number> {
   const started = Date.now()
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
-  const scratch = mkdtempSync(path.join(tmpdir(), 'shipgate-demo-'))
+  // What the steps write (the backup) and read (migrations) stays in the report folder.
+  const scratch = path.join(out, 'files')
+  mkdirSync(scratch, { recursive: true })
   const world = await World.start()
   const db = scratchDatabases(process.env.DATABASE_URL)
   print(
@@ -171,7 +172,6 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await world.stop()
     await db.release()
-    rmSync(scratch, { recursive: true, force: true })
   }
   const issues = world.github.issues
   print('')

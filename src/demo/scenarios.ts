@@ -155,15 +155,18 @@ export const SCENARIOS: Scenario[] = [
     }
   },
   {
-    title: 'the fix ships: deploy-api, then smoke-health',
+    title:
+      "the fix ships: the fixed release's deploy-api run closes deploy-api's incident, then smoke-health confirms",
     expected:
-      'the fixed release passes the gate and closes the incident with its duration; smoke-health confirms every API health endpoint',
+      "the fixed release passes deploy-api's gate and that deploy-api run closes the SEV2 incident with its duration (an incident belongs to the action that opened it); smoke-health then confirms every API health endpoint and opens nothing",
     async run(ctx) {
       const fix = await ctx.step(
         'deploy-api',
         'deploy-api (the fix)',
         apiInputs(ctx.world, SHA.fix)
       )
+      // Closed by the fix's own run, before smoke-health starts.
+      const closedByFix = incidentFor(ctx.world, API_FINGERPRINT)?.state === 'closed'
       const e = ctx.world.endpoints()
       const smoke = await ctx.step('smoke-health', 'smoke-health', {
         url: e.apiHealth.join('\n'),
@@ -181,6 +184,10 @@ export const SCENARIOS: Scenario[] = [
           check(
             'the fix deployed and passed the gate',
             fix.code === 0 && fix.outputs.healthy === 'true'
+          ),
+          check(
+            "the fixed release's deploy-api run closed it (before smoke-health ran)",
+            closedByFix && /Incident \[#\d+\]\([^)]*\): closed/.test(fix.summary)
           ),
           check(
             'the SEV2 incident is closed',

@@ -154,6 +154,9 @@ export class World {
   inputs(): Record<string, Record<string, string>> {
     const e = this.endpoints()
     const web = WEB_APPS[0]
+    // A sandbox deploy is healthy in seconds: a bad release (the unhealthyRelease knob)
+    // is rolled back after 20 s, not after the production default of 5 minutes.
+    const gate = { 'health-interval': '1s', 'health-timeout': '20s' }
     const render = {
       'render-api-url': this.render.url,
       'render-api-key': this.render.apiKey,
@@ -169,15 +172,15 @@ export class World {
     }
     return {
       'smoke-health': { url: e.apiHealth.join(',') },
-      'deploy-api': { ...render, 'health-url': e.apiHealth[0], 'health-interval': '1s' },
+      'deploy-api': { ...render, 'health-url': e.apiHealth[0], ...gate },
       'deploy-web': {
         ...vercel,
         app: web.app,
         'deployment-url-template': this.vercel.deploymentUrlTemplate,
-        'health-interval': '1s'
+        ...gate
       },
-      rollback: { platform: 'render', ...render, 'health-url': e.apiHealth[0] },
-      'rollback (web)': { platform: 'vercel', ...vercel, name: web.app }
+      rollback: { platform: 'render', ...render, 'health-url': e.apiHealth[0], ...gate },
+      'rollback (web)': { platform: 'vercel', ...vercel, name: web.app, ...gate }
     }
   }
 
