@@ -11,22 +11,24 @@ const out = `dist.tmp-${process.pid}`
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
 
-// @actions/core imports its HTTP client only for OIDC tokens, which no action asks for.
-// Marked free of side effects, it (and the undici it loads) is left out of the
-// bundle unless something uses it: every run starts ~30 ms sooner.
-const pureToolkitHttp = {
-  name: 'pure-toolkit-http',
+// @actions/core imports its HTTP client (and with it undici 6 and tunnel) only for
+// getIDToken, which no action calls. For @actions/core alone it is replaced by a stub
+// that says so if ever called, so every run starts without parsing ~550 KB it never
+// uses; @actions/artifact (db-backup) still gets the real client, loaded when it uploads.
+const coreWithoutOidc = {
+  name: 'core-without-oidc',
   setup(b) {
-    b.onResolve({ filter: /^@actions\/http-client(\/|$)/ }, async args => {
-      if (args.pluginData?.pure) return undefined
-      const r = await b.resolve(args.path, {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: { pure: true }
-      })
-      return { ...r, sideEffects: false }
-    })
+    b.onResolve({ filter: /^@actions\/http-client(\/|$)/ }, args =>
+      /node_modules\/@actions\/core\//.test(args.importer)
+        ? { path: args.path, namespace: 'oidc-stub' }
+        : undefined
+    )
+    b.onLoad({ filter: /.*/, namespace: 'oidc-stub' }, () => ({
+      contents: `const refuse = () => { throw new Error('OIDC tokens are not available in Shipgate') }
+export class HttpClient { constructor() { refuse() } }
+export class BearerCredentialHandler { constructor() { refuse() } }`,
+      loader: 'js'
+    }))
   }
 }
 
@@ -58,7 +60,7 @@ const result = await build({
   // for undici 6; it gets ours (7), whose API it uses (ProxyAgent) unchanged. -400 KB.
   alias: { undici: './node_modules/undici' },
   // CommonJS dependencies (pg, undici) call require(); give the ESM bundle one.
-  plugins: [pureToolkitHttp],
+  plugins: [coreWithoutOidc],
   banner: {
     js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);"
   }
