@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import pg from 'pg'
+import type pg from 'pg'
 import { ConfigurationError } from '../../runtime/errors.js'
 import { addSecret, redact } from '../../runtime/redact.js'
 
@@ -356,7 +356,9 @@ export function explainConnectionError(error: unknown, t: DatabaseTarget): Error
 }
 
 async function attempt(t: DatabaseTarget, mode: SslMode, opts: ConnectOptions): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(t, mode, opts))
+  // pg is loaded on the first connection, so a run that ends at validation never pays for it.
+  const { default: driver } = await import('pg')
+  const client = new driver.Client(clientConfig(t, mode, opts))
   // Errors on an idle connection would otherwise crash the process.
   client.on('error', () => undefined)
   try {
