@@ -92,6 +92,13 @@ describe('npm run demo', () => {
     expect(scenario(3).checks.map(c => c.what)).toContain(
       "the fixed release's deploy-api run closed it (before smoke-health ran)"
     )
+    // The terminal says which run opened it and which closed it.
+    expect(run.stdout).toMatch(
+      /\n {6}deploy-id=.*rolled-back=true.*issue-number=1 {2}incident #1 opened\n/
+    )
+    expect(run.stdout).toMatch(
+      /\n {6}deploy-id=.*rolled-back=false.*issue-number=1 {2}incident #1 closed\n/
+    )
     const [fix, smoke] = scenario(3).steps
     expect(fix).toMatchObject({ action: 'deploy-api', code: 0, outputs: { 'issue-number': '1' } })
     expect(smoke).toMatchObject({ action: 'smoke-health', code: 0, outputs: { healthy: 'true' } })

@@ -163,8 +163,11 @@ export async function main(argv: string[]): Promise<number> {
       for (const s of run.steps) {
         print(`   ${s.label} (${seconds(s.durationMs)}): ${s.verdict}`)
         const keys = (KEY_OUTPUTS[s.action] ?? []).filter(k => s.outputs[k])
+        // What the step did to an incident, as its summary says (opened, updated, closed).
+        const incident = s.summary.match(/^Incident \[#(\d+)\]\([^)]*\): (\w+)/m)
+        const did = incident ? [`incident #${incident[1]} ${incident[2]}`] : []
         if (keys.length && !/not implemented yet/.test(s.verdict))
-          print(`      ${keys.map(k => `${k}=${s.outputs[k]}`).join('  ')}`)
+          print(`      ${[...keys.map(k => `${k}=${s.outputs[k]}`), ...did].join('  ')}`)
       }
       if (run.skipped) print(`   ${run.skipped}`)
       for (const c of run.checks.filter(c => !c.ok)) print(`   ❌ expected: ${c.what}`)
