@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
+import net from 'node:net'
 import path from 'node:path'
 import { FakeGitHub } from '../src/fakes/github.js'
 import { FakeHealth } from '../src/fakes/health.js'
@@ -15,6 +16,7 @@ import {
   startupError,
   supabase,
   tables,
+  tcpServer,
   type TestDb
 } from './db-migrate/helpers.js'
 
@@ -403,6 +405,45 @@ describe('db-migrate (dist bundle through the runner harness, real Postgres)', (
       )
       expect(await leftovers()).toEqual({ sessions: 0, locks: 0 })
       expect(github.openIssues()).toEqual([])
+    })
+
+    it('cancelled while still connecting: the summary and outputs show the whole plan as not applied', async () => {
+      project = await makeProject(FILES)
+      let signalled: (() => void) | undefined
+      // Holds each connection 1 s before passing it to the real server.
+      const slow = await tcpServer(socket => {
+        signalled?.()
+        setTimeout(() => {
+          const upstream = net.connect(5432, '127.0.0.1')
+          upstream.on('error', () => socket.destroy())
+          socket.pipe(upstream).pipe(socket)
+        }, 1000)
+      })
+      try {
+        const run = await runAction(
+          'db-migrate',
+          { 'database-url': db.url.replace(':5432/', `:${slow.port}/`) },
+          {
+            token: github.token,
+            env: { GITHUB_API_URL: github.url, GITHUB_WORKSPACE: project },
+            // Once: the cancel's own connection must not signal again.
+            onStart: signal =>
+              void (signalled = () => {
+                signalled = undefined
+                signal('SIGINT')
+              })
+          }
+        )
+        expect(run.code).toBe(1)
+        expect(run.outputs).toMatchObject({ applied: '0', pending: '3', 'current-version': '' })
+        expect(run.summary).toMatch(
+          /\*\*Cancelled:\*\* 0 migration\(s\) applied .*; 3 not applied\./
+        )
+        expect(await tables(db.url)).toEqual([])
+        expect(github.openIssues()).toEqual([])
+      } finally {
+        await slow.close()
+      }
     })
 
     it('between files of a long queue, the outputs equal the history', async () => {

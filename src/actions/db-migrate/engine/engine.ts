@@ -20,12 +20,7 @@ import { MigrationError } from './failure.js'
 import { readHistory } from './history.js'
 import { listLocalMigrations, loadMigration } from './local.js'
 import { acquireLock, releaseLock } from './lock.js'
-import {
-  applySeeds,
-  findPendingSeeds,
-  type PendingSeed,
-  type SeedFile
-} from './seed-apply.js'
+import { applySeeds, findPendingSeeds, type PendingSeed, type SeedFile } from './seed-apply.js'
 import {
   findDestructive,
   findDrift,
@@ -299,15 +294,18 @@ export async function cancelMigration(
 ): Promise<void> {
   state.cancelled = true
   const clock = opts.clock ?? realClock
-  const session = state.session
-  if (!session) return
+  const deadline = clock.now() + (opts.budgetMs ?? 3_000)
   let settled = false
   void running.then(
     () => (settled = true),
     () => (settled = true)
   )
+  // Not connected yet: the run stops before applying anything, but only after it
+  // has planned; wait for that (or its session, to cancel it) so the report is final.
+  while (!settled && !state.session && clock.now() < deadline) await clock.sleep(25)
+  const session = state.session
+  if (!session) return
   await withHistory(session.target, async client => {
-    const deadline = clock.now() + (opts.budgetMs ?? 3_000)
     while (!settled && clock.now() < deadline) {
       await client.query('SELECT pg_catalog.pg_cancel_backend($1)', [session.pid])
       await clock.sleep(100)
