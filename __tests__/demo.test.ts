@@ -221,6 +221,28 @@ describe('npm run demo', () => {
   })
 })
 
+describe('npm run demo, interrupted', () => {
+  it('Ctrl-C: the running scenario finishes, every other one is listed as skipped, exit 1', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'shipgate-demo-int-'))
+    const child = spawn(process.execPath, ['script/demo.mjs', '--out', out], {
+      cwd: process.cwd(),
+      env: { ...process.env, NODE_OPTIONS: '' }
+    })
+    let stdout = ''
+    let sent = false
+    child.stdout.on('data', d => {
+      stdout += d
+      // One Ctrl-C (a second one ends the demo at once).
+      if (!sent && stdout.includes('\n1. ')) sent = child.kill('SIGINT')
+    })
+    const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+    rmSync(out, { recursive: true, force: true })
+    expect(code).toBe(1)
+    expect(stdout).toMatch(/\n6\. db-backup, then db-migrate, on a scratch database: ⏭️ skipped/)
+    expect(stdout).toMatch(/\n⏹️ \d as expected, 0 not, \d skipped/)
+  }, 60_000)
+})
+
 describe('npm run sandbox', () => {
   it('starts the world, prints its URLs and the flags for each action, and stops on Ctrl-C', async () => {
     const child = spawn(process.execPath, ['script/demo.mjs', '--sandbox'], { cwd: process.cwd() })

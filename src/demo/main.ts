@@ -125,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
           steps: [],
           checks: []
         })
+        print(`${i + 1}. ${scenario.title}: ${MARK.skipped} (interrupted)`)
         continue
       }
       const t = Date.now()
