@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
@@ -218,6 +226,32 @@ describe('npm run demo', () => {
     )
     expect(statSync(png).size).toBeGreaterThan(20_000)
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG')
+  })
+})
+
+describe('npm run demo --out', () => {
+  it('refuses a folder that is not empty and holds no earlier report, deleting nothing', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-demo-out-'))
+    try {
+      writeFileSync(path.join(dir, 'keep.txt'), 'mine')
+      let code = 0
+      let stderr = ''
+      try {
+        execFileSync(process.execPath, ['script/demo.mjs', '--out', dir], {
+          cwd: process.cwd(),
+          env: { ...process.env, NODE_OPTIONS: '' },
+          stdio: 'pipe'
+        })
+      } catch (e) {
+        code = (e as { status: number }).status
+        stderr = String((e as { stderr: Buffer }).stderr)
+      }
+      expect(code).toBe(2)
+      expect(stderr).toContain('is not empty and holds no earlier demo report; give --out a new or empty folder')
+      expect(readFileSync(path.join(dir, 'keep.txt'), 'utf8')).toBe('mine')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

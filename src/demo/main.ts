@@ -1,6 +1,6 @@
 // `npm run demo`: the runbook's main scenarios through the real built actions
 // (dist/<name>/index.js, spawned as the runner does) against the sandbox world.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { World } from '../sandbox/world.js'
 import { writeReport, MARK } from './report.js'
@@ -63,13 +63,33 @@ const plainLine = (md: string): string =>
     .replace(/\s*\(\[run\]\([^)]*\)\)/g, '')
     .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
 
+/** Marks a report folder as the demo's, so the next run may replace it. */
+const MARKER = '.shipgate-demo'
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
 export async function main(argv: string[]): Promise<number> {
   const { out, root } = args(argv)
   const started = Date.now()
+  // The folder is replaced: only when it is empty or an earlier demo's (never `--out ~`).
+  const earlier = (f: string): boolean => existsSync(path.join(out, f))
+  if (
+    existsSync(out) &&
+    readdirSync(out).length > 0 &&
+    !earlier(MARKER) &&
+    !earlier('results.json')
+  ) {
+    process.stderr.write(
+      `demo: ${out} is not empty and holds no earlier demo report; give --out a new or empty folder\n`
+    )
+    return 2
+  }
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
+  writeFileSync(
+    path.join(out, MARKER),
+    'A Shipgate demo report folder: the next demo run replaces it.\n'
+  )
   // What the steps write (the backup) and read (migrations) stays in the report folder.
   const scratch = path.join(out, 'files')
   mkdirSync(scratch, { recursive: true })
