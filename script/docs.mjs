@@ -7,8 +7,10 @@
 // `node script/docs.mjs --check` fails when any generated file is out of date.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { parse } from 'yaml'
+import { actionNames } from './registry.mjs'
 
-const ORDER = ['deploy-api', 'deploy-web', 'rollback', 'db-migrate', 'db-backup', 'smoke-health']
+// The order of src/actions/registry.ts, the one list of actions.
+const ORDER = await actionNames()
 const OWNER_NOTE =
   'Replace `owner` with the GitHub account that holds Shipgate. `@v1` is the major tag, moved to every v1.x.y release; pin a full commit SHA to freeze a version.'
 
@@ -199,7 +201,7 @@ const check = process.argv.includes('--check')
 const names = readdirSync('actions').sort((a, b) => rank(a) - rank(b))
 function rank(name) {
   const i = ORDER.indexOf(name)
-  if (i < 0) throw new Error(`actions/${name} is not in script/docs.mjs ORDER`)
+  if (i < 0) throw new Error(`actions/${name} is not in src/actions/registry.ts`)
   return i
 }
 const actions = names.map(name => ({

@@ -4,6 +4,11 @@ import { getContext, type RunContext } from './context.js'
 import { CancelSource, realClock, type Host } from './host.js'
 import { redact, setMaskSink } from './redact.js'
 
+interface EarlyCancel {
+  signal?: string
+  keep: (signal: string) => void
+}
+
 /**
  * The host on a GitHub runner: @actions/core for inputs, log, outputs and the
  * summary (the only module that imports it), SIGINT/SIGTERM for cancellation.
@@ -15,12 +20,19 @@ export function createActionsHost<C>(
   setMaskSink(value => core.setSecret(value))
   const context = getContext(env)
   const cancellation = new CancelSource()
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      core.warning(`Received ${signal}: the run was cancelled; no incident is opened or closed`)
-      process.exitCode = 1
-      void cancellation.cancel(signal)
-    })
+  const cancel = (signal: string): void => {
+    core.warning(`Received ${signal}: the run was cancelled; no incident is opened or closed`)
+    process.exitCode = 1
+    void cancellation.cancel(signal)
+  }
+  // The entry (dist/<name>/index.js) listens from its first line and keeps a signal
+  // that came while the bundle loaded; from here on this host handles them.
+  const early = (globalThis as { shipgateEarlyCancel?: EarlyCancel }).shipgateEarlyCancel
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    if (early) process.removeListener(signal, early.keep)
+    process.once(signal, () => cancel(signal))
+  }
+  if (early?.signal) queueMicrotask(() => cancel(early.signal!))
   return {
     input: name => core.getInput(name),
     log: {
