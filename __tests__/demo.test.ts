@@ -247,7 +247,9 @@ describe('npm run demo --out', () => {
         stderr = String((e as { stderr: Buffer }).stderr)
       }
       expect(code).toBe(2)
-      expect(stderr).toContain('is not empty and holds no earlier demo report; give --out a new or empty folder')
+      expect(stderr).toContain(
+        'is not empty and holds no earlier demo report; give --out a new or empty folder'
+      )
       expect(readFileSync(path.join(dir, 'keep.txt'), 'utf8')).toBe('mine')
     } finally {
       rmSync(dir, { recursive: true, force: true })

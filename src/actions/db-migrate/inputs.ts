@@ -19,7 +19,11 @@ import {
   text
 } from '../../runtime/inputs.js'
 import { commonFields, commonInputs, type CommonInputs } from '../../engines/incident/inputs.js'
-import { checkTarget, parseDatabaseUrl, type DatabaseTarget } from '../../providers/postgres/client.js'
+import {
+  checkTarget,
+  parseDatabaseUrl,
+  type DatabaseTarget
+} from '../../providers/postgres/client.js'
 import type { SeedFile } from './engine/seed-apply.js'
 import type { DestructivePolicy } from './engine/engine.js'
 import { findSeedFiles, type SeedFiles } from './engine/seeds.js'

@@ -166,7 +166,9 @@ async function reportMigrationFailure(
       cause: exhausted ? 'connection pool exhausted' : 'database unreachable',
       details: `${error.message} No migration was applied: the database could not be reached from the runner.`,
       evidence: `\`\`\`\n${error.message.replace(/`{3,}/g, "'''")}\n\`\`\``,
-      actions: ['Connected to nothing; no migration was attempted. Rerun db-migrate once the database answers.'],
+      actions: [
+        'Connected to nothing; no migration was attempted. Rerun db-migrate once the database answers.'
+      ],
       runbook: ['database']
     })
     return

@@ -304,7 +304,8 @@ async function applyGeneral(
     const failedStandalone =
       typeof current === 'number' && standalone.has(current) ? current : undefined
     const outcome = outcomeOf(plan.mode, done, failedStandalone)
-    if (connectionBroke(opts, error)) throw new ConnectionLostError(m.file, m.version, error, outcome)
+    if (connectionBroke(opts, error))
+      throw new ConnectionLostError(m.file, m.version, error, outcome)
     if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK').catch(() => undefined)
     if (plan.mode === 'none') await client.query('RESET ALL').catch(() => undefined)
     throw migrationError(m, current, error, outcome)
@@ -335,7 +336,9 @@ async function flushWal(client: pg.Client, version: string, log: Logger): Promis
 const SET_TRANSACTION = /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*SET\s+TRANSACTION\b/iu
 
 /** Consecutive files that take the same path: queued (atomic) or one by one. */
-function runs(files: readonly MigrationToApply[]): Array<{ queued: boolean; files: MigrationToApply[] }> {
+function runs(
+  files: readonly MigrationToApply[]
+): Array<{ queued: boolean; files: MigrationToApply[] }> {
   const out: Array<{ queued: boolean; files: MigrationToApply[] }> = []
   for (const m of files) {
     const plan = m.plan ?? planFile(m)
@@ -429,4 +432,3 @@ export async function applyMigrations(
   await client.query('RESET ALL')
   return results
 }
-

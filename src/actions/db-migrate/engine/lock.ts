@@ -98,7 +98,8 @@ export async function acquireLock(client: pg.Client, opts: LockOptions): Promise
       `SELECT pg_try_advisory_lock(${LOCK_KEY}) AS locked`
     )
     if (rows[0]?.locked) return
-    if (opts.stopped?.()) throw new Error('Stopped waiting for the migration lock: the run was cancelled.')
+    if (opts.stopped?.())
+      throw new Error('Stopped waiting for the migration lock: the run was cancelled.')
     if (!waiting) {
       waiting = true
       const holders = await lockHolders(client)
