@@ -1,0 +1,3 @@
+import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);
+var m={now:()=>Date.now(),sleep:t=>new Promise(e=>setTimeout(e,Math.max(0,t)))},i=class{hooks=new Set;settle=()=>{};done=new Promise(e=>this.settle=e);cancelled=!1;onCancel(e){return this.hooks.add(e),()=>this.hooks.delete(e)}whenCancelled(){return this.done}async cancel(e,r=5e3,s=1500){if(this.cancelled)return;this.cancelled=!0;let n=o=>new Promise(a=>setTimeout(a,o)),l=Promise.allSettled([...this.hooks].map(o=>o()));await Promise.all([Promise.race([l,n(r)]),n(s)]),this.settle(e)}};export{m as a,i as b};
+//# sourceMappingURL=chunk-4FISN7OI.js.map
