@@ -129,6 +129,19 @@ describe('db-backup (dist bundle through the runner harness, real Postgres and t
     expect(run.stdout).toContain(`::add-mask::${PASSWORD}`)
   }
 
+  it('refuses destination artifact without the runner artifact service, before dumping anything', async () => {
+    const run = await backup({ destination: 'artifact' })
+    expect(run.code).toBe(1)
+    expect(run.errors).toEqual([
+      expect.stringMatching(
+        /^db-backup: Input 'destination' is 'artifact', but this run has no GitHub artifact service/
+      )
+    ])
+    expect(run.outputs).toMatchObject({ path: '', verified: 'false', 'artifact-id': '' })
+    expect(readdirSync(out)).toEqual([])
+    expect(github.issues).toHaveLength(0)
+  })
+
   it('custom format round trip with the restore drill; a pg_restore of the file has identical row counts', async () => {
     const drill = await scratch()
     const run = await backup({ 'restore-test-url': drill.url })

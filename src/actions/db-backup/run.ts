@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises'
 import type { Clients } from '../../providers/clients.js'
 import type { Host } from '../../runtime/host.js'
-import { errorMessage } from '../../runtime/errors.js'
+import { ConfigurationError, errorMessage } from '../../runtime/errors.js'
 import { runAction, type Outcome, type RunState } from '../../runtime/run-action.js'
 import { redact } from '../../runtime/redact.js'
 import { findIncident, type IncidentSettings } from '../../engines/incident/incident.js'
@@ -28,6 +28,14 @@ export function run(host: Host<Clients>): Promise<Outcome> {
     const started = host.clock.now()
     const inputs = getInputs(host.paths, new Date(started), host.input, host.log.debug)
     state.outputs.set('encrypted', inputs.encryption)
+    // An artifact needs the runner's results service; without it, say so before dumping anything.
+    if (
+      inputs.destination === 'artifact' &&
+      !(host.env.ACTIONS_RUNTIME_TOKEN && host.env.ACTIONS_RESULTS_URL)
+    )
+      throw new ConfigurationError(
+        "Input 'destination' is 'artifact', but this run has no GitHub artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set): use destination: path (and output-dir) outside a GitHub runner"
+      )
     // The heavy part (pg, the crypto libraries) loads only once the inputs are valid.
     const engine = await import('./engine/backup.js')
     const target = engine.sourceTarget(inputs)
