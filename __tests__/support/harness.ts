@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parse } from 'yaml'
+import { parseOutputs } from '../../src/demo/runner.js'
 
 /** Tests run from the repository root (jest's rootDir). */
 export const ROOT = process.cwd()
@@ -50,24 +51,6 @@ function evaluateDefault(value: string, token: string): string {
     if (expr === 'github.token') return token
     throw new Error(`harness cannot evaluate the expression ${expr}`)
   })
-}
-
-/** Parses the `name<<DELIM` blocks the toolkit appends to GITHUB_OUTPUT. */
-export function parseOutputFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const m = lines[i].match(/^([^<=]+)<<(.+)$/)
-    if (m) {
-      const value: string[] = []
-      for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
-      out[m[1]] = value.join('\n')
-    } else if (lines[i].includes('=')) {
-      const j = lines[i].indexOf('=')
-      out[lines[i].slice(0, j)] = lines[i].slice(j + 1)
-    }
-  }
-  return out
 }
 
 export async function runAction(
@@ -151,7 +134,7 @@ export async function runAction(
     code,
     stdout,
     stderr,
-    outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    outputs: parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
     durationMs: Date.now() - started,
     errors: stdout
