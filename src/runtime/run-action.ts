@@ -51,14 +51,17 @@ export interface Outcome {
  * Runs one action: the body returns a verdict or throws. Outputs are set and the
  * summary written on every path (success, failure, configuration error, cancel);
  * a throw fails the step with one message. A cancelled run returns as soon as the
- * cancel hooks have run, with what is known then.
+ * cancel hooks have run, with what is known then. `durationOutput` names an output
+ * that gets the run's whole seconds.
  */
 export async function runAction<K extends string, C>(
   host: Host<C>,
   name: string,
   defaults: Record<K, string>,
-  body: (state: RunState<K, C>) => Promise<BodyResult>
+  body: (state: RunState<K, C>) => Promise<BodyResult>,
+  options: { durationOutput?: NoInfer<K> } = {}
 ): Promise<Outcome> {
+  const started = host.clock.now()
   const state: RunState<K, C> = {
     host,
     outputs: new Outputs(defaults),
@@ -96,6 +99,9 @@ export async function runAction<K extends string, C>(
     verdict = `⏹️ cancelled; ${verdict}`
   }
   verdict = redact(verdict.replace(/\s*\n\s*/g, ' '))
+  // Whole seconds the run took, on every path (a cancelled run's too).
+  if (options.durationOutput)
+    state.outputs.set(options.durationOutput, Math.round((host.clock.now() - started) / 1000))
   const outputs = state.outputs.all()
   try {
     for (const k of Object.keys(outputs) as K[]) host.setOutput(k, outputs[k])

@@ -35,17 +35,8 @@ type State = RunState<OutputName, Clients>
 type Verdict = { ok: boolean; verdict: string }
 
 export function run(host: Host<Clients>): Promise<Outcome> {
-  return runAction(host, 'deploy-api', OUTPUTS, async state => {
-    const started = host.clock.now()
-    const duration = (): void =>
-      state.outputs.set('duration-seconds', Math.round((host.clock.now() - started) / 1000))
-    const off = host.cancellation.onCancel(async () => duration())
-    try {
-      return await deploy(state)
-    } finally {
-      off()
-      duration()
-    }
+  return runAction(host, 'deploy-api', OUTPUTS, state => deploy(state), {
+    durationOutput: 'duration-seconds'
   })
 }
 

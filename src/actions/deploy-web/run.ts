@@ -39,17 +39,8 @@ const CANCEL_CREATE_WAIT_MS = 2500
 const ALIAS_TIMEOUT_MS = 3 * 60_000
 
 export function run(host: Host<Clients>): Promise<Outcome> {
-  return runAction(host, 'deploy-web', OUTPUTS, async state => {
-    const started = host.clock.now()
-    const duration = (): void =>
-      state.outputs.set('duration-seconds', Math.round((host.clock.now() - started) / 1000))
-    const off = host.cancellation.onCancel(async () => duration())
-    try {
-      return await deploy(state)
-    } finally {
-      off()
-      duration()
-    }
+  return runAction(host, 'deploy-web', OUTPUTS, state => deploy(state), {
+    durationOutput: 'duration-seconds'
   })
 }
 

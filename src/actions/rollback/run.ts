@@ -19,17 +19,8 @@ type State = RunState<keyof typeof OUTPUTS, Clients>
 type Verdict = { ok: boolean; verdict: string }
 
 export function run(host: Host<Clients>): Promise<Outcome> {
-  return runAction(host, 'rollback', OUTPUTS, async state => {
-    const started = host.clock.now()
-    const duration = (): void =>
-      state.outputs.set('duration-seconds', Math.round((host.clock.now() - started) / 1000))
-    const off = host.cancellation.onCancel(async () => duration())
-    try {
-      return await rollback(state)
-    } finally {
-      off()
-      duration()
-    }
+  return runAction(host, 'rollback', OUTPUTS, state => rollback(state), {
+    durationOutput: 'duration-seconds'
   })
 }
 
