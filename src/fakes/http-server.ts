@@ -59,6 +59,26 @@ export class TestServer {
   }
 }
 
+/** A server listening on 127.0.0.1 at a random port: its origin, and a close that drops every connection. */
+export interface Listening {
+  origin: string
+  close(): Promise<void>
+}
+
+export async function listenLocal(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void
+): Promise<Listening> {
+  const server = http.createServer(handle)
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}
+
 export function sendJson(
   res: http.ServerResponse,
   status: number,

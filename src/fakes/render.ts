@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenLocal, type Listening } from './http-server.js'
 import type { Deploy, DeployStatus, DeployTrigger } from '../providers/render/client.js'
 
 /**
@@ -122,7 +122,7 @@ export class FakeRender {
   private faults: Fault[] = []
   private seq = 0
   private readonly now: () => number
-  private server?: Server
+  private server?: Listening
   origin = ''
 
   private constructor(o: FakeRenderOptions) {
@@ -132,10 +132,8 @@ export class FakeRender {
 
   static async start(o: FakeRenderOptions = {}): Promise<FakeRender> {
     const fake = new FakeRender(o)
-    const server = createServer((req, res) => void fake.handle(req, res))
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-    fake.server = server
-    fake.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    fake.server = await listenLocal((req, res) => void fake.handle(req, res))
+    fake.origin = fake.server.origin
     return fake
   }
 
@@ -149,10 +147,7 @@ export class FakeRender {
   }
 
   async close(): Promise<void> {
-    const server = this.server
-    if (!server) return
-    server.closeAllConnections()
-    await new Promise<void>(resolve => server.close(() => resolve()))
+    await this.server?.close()
   }
 
   /** A service with, by default, one live deploy (`liveDeployId`). */

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenLocal, type Listening } from './http-server.js'
 import type { AliasRequest, ReadyState } from '../providers/vercel/client.js'
 
 /**
@@ -128,7 +128,7 @@ export class FakeVercel {
   private faults: Fault[] = []
   private seq = 0
   private readonly now: () => number
-  private server?: Server
+  private server?: Listening
   origin = ''
 
   private constructor(o: FakeVercelOptions) {
@@ -139,10 +139,8 @@ export class FakeVercel {
 
   static async start(o: FakeVercelOptions = {}): Promise<FakeVercel> {
     const fake = new FakeVercel(o)
-    const server = createServer((req, res) => void fake.handle(req, res))
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-    fake.server = server
-    fake.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    fake.server = await listenLocal((req, res) => void fake.handle(req, res))
+    fake.origin = fake.server.origin
     return fake
   }
 
@@ -162,10 +160,7 @@ export class FakeVercel {
   }
 
   async close(): Promise<void> {
-    const server = this.server
-    if (!server) return
-    server.closeAllConnections()
-    await new Promise<void>(resolve => server.close(() => resolve()))
+    await this.server?.close()
   }
 
   /** A project with, by default, one READY production deployment serving it. */
