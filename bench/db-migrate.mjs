@@ -17,6 +17,11 @@ const PORT = process.env.SHIPGATE_TEST_PGPORT ?? '5432'
 const url = db => `postgres://postgres@${HOST}:${PORT}/${db}?sslmode=disable`
 const BUNDLE = path.resolve(process.env.SHIPGATE_BUNDLE ?? 'dist/db-migrate/index.js')
 const CLI = path.resolve('node_modules/.bin/supabase')
+// The runtime the action declares (node24), as the runner runs it: SHIPGATE_NODE24 or the copy
+// .ci/run installs; this Node otherwise (its startup is slower, about 60 ms on Node 20).
+const NODE = [process.env.SHIPGATE_NODE24, path.resolve('.tmp/node24/node_modules/.bin/node')].find(
+  p => p && existsSync(p)
+) ?? process.execPath
 
 async function sql(db, text, values) {
   const client = new pg.Client({ connectionString: url(db) })
@@ -27,6 +32,17 @@ async function sql(db, text, values) {
     await client.end()
   }
 }
+
+/**
+ * Every timed run starts from the same server state: a CHECKPOINT first (as pgbench does
+ * before its runs), so neither tool pays for the dirty pages and files of the run before
+ * it (thousands of new relation files to fsync) or races a checkpoint that run started.
+ * The databases are dropped only at the end: for a minute or more after DROP DATABASE
+ * deletes thousands of files, ext4 allocates each new inode slowly (it skips recently
+ * deleted ones; perf shows recently_deleted and find_inode_bit on top), which added about
+ * 2 s of kernel time to whichever tool ran next, a cost of the bench, not of either tool.
+ */
+const settle = () => sql('postgres', 'CHECKPOINT')
 
 const created = []
 async function createDb() {
@@ -89,7 +105,7 @@ function bundle(root, db) {
     GITHUB_WORKSPACE: root
   }
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  return timed('shipgate db-migrate', process.execPath, [BUNDLE], { cwd: root, env })
+  return timed('shipgate db-migrate', NODE, [BUNDLE], { cwd: root, env })
 }
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
@@ -121,13 +137,15 @@ try {
       const a = await createDb()
       const b = await createDb()
       const order = run % 2 ? [bundle, cli] : [cli, bundle]
-      for (const tool of order) record(scenario, tool(small, tool === cli ? a : b))
+      for (const tool of order) {
+        await settle()
+        record(scenario, tool(small, tool === cli ? a : b))
+      }
       const [ours, theirs] = [await sql(b, history), await sql(a, history)]
       if (ours.length !== count || JSON.stringify(ours) !== JSON.stringify(theirs))
         console.log(
           `${scenario}: histories differ (bundle ${ours.length} rows, CLI ${theirs.length})`
         )
-      for (const db of [a, b]) await sql('postgres', `DROP DATABASE ${db} WITH (FORCE)`)
     }
     rmSync(small, { recursive: true, force: true })
   }
@@ -148,11 +166,15 @@ try {
   )
   for (let run = 0; run < RUNS; run++) {
     const order = run % 2 ? [bundle, cli] : [cli, bundle]
-    for (const tool of order) record('up to date, 5,000 applied', tool(big, c))
+    for (const tool of order) {
+      await settle()
+      record('up to date, 5,000 applied', tool(big, c))
+    }
   }
   rmSync(big, { recursive: true, force: true })
 
-  console.log(`median of ${RUNS} runs each (whole process, alternating order)`)
+  const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
+  console.log(`median of ${RUNS} runs each (whole process, alternating order; bundle on Node ${version})`)
   console.log('| scenario | tool | median | runs |\n|---|---|---|---|')
   for (const [key, ms] of times) {
     const [scenario, tool] = key.split('|')
