@@ -1,9 +1,15 @@
 // npm run bench -- db-migrate: the db-migrate bundle against `supabase db push` on the local Postgres.
-//   1. apply 500 and 2,000 small two-statement migrations into an empty database (CLI into db A, bundle into db B);
+//   1. apply 500 and 2,000 two-statement migrations into an empty database (CLI into db A, bundle
+//      into db B), for each workload:
+//        table: `create table` + `insert` (a plain table: the server's own work is small, so
+//               what each tool adds per file shows);
+//        keyed: the same with a primary key and a text column (each file builds two indexes and
+//               fsyncs them: ~2 ms of server work per file that both tools wait for alike);
 //   2. decide "up to date" with 5,000 applied versions (both tools, same database).
 // BENCH_RUNS (default 5) runs per tool and scenario; BENCH_COUNTS (default 500,2000) the file counts;
-// SHIPGATE_BUNDLE runs another copy of the bundle. Besides the ratio of medians, the median of the
-// per-run ratios (each pair ran back to back) is printed: on a machine whose load swings it is the steadier one.
+// BENCH_WORKLOADS (default table,keyed); SHIPGATE_BUNDLE runs another copy of the bundle. Besides the
+// ratio of medians, the median of the per-run ratios (each pair ran back to back) is printed: on a
+// machine whose load swings it is the steadier one.
 // Needs Postgres on 127.0.0.1:5432 (user postgres, trust), node_modules/.bin/supabase and dist/db-migrate/index.js.
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -19,9 +25,10 @@ const BUNDLE = path.resolve(process.env.SHIPGATE_BUNDLE ?? 'dist/db-migrate/inde
 const CLI = path.resolve('node_modules/.bin/supabase')
 // The runtime the action declares (node24), as the runner runs it: SHIPGATE_NODE24 or the copy
 // .ci/run installs; this Node otherwise (its startup is slower, about 60 ms on Node 20).
-const NODE = [process.env.SHIPGATE_NODE24, path.resolve('.tmp/node24/node_modules/.bin/node')].find(
-  p => p && existsSync(p)
-) ?? process.execPath
+const NODE =
+  [process.env.SHIPGATE_NODE24, path.resolve('.tmp/node24/node_modules/.bin/node')].find(
+    p => p && existsSync(p)
+  ) ?? process.execPath
 
 async function sql(db, text, values) {
   const client = new pg.Client({ connectionString: url(db) })
@@ -108,6 +115,12 @@ function bundle(root, db) {
   return timed('shipgate db-migrate', NODE, [BUNDLE], { cwd: root, env })
 }
 
+const WORKLOADS = {
+  table: i => `create table t${i} (id int, v int);\ninsert into t${i} values (1, 2);\n`,
+  keyed: i =>
+    `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
+}
+
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const times = new Map()
 const record = (scenario, r) => {
@@ -124,13 +137,13 @@ try {
   //    afterwards both histories must be identical.
   const scenarios = []
   const counts = (process.env.BENCH_COUNTS ?? '500,2000').split(',').map(Number)
-  for (const count of counts) {
-    const scenario = `apply ${count.toLocaleString('en')} files`
+  const workloads = (process.env.BENCH_WORKLOADS ?? 'table,keyed').split(',')
+  for (const [workload, count] of workloads.flatMap(w => counts.map(c => [w, c]))) {
+    const body = WORKLOADS[workload]
+    if (!body) throw new Error(`BENCH_WORKLOADS: unknown workload ${workload}`)
+    const scenario = `apply ${count.toLocaleString('en')} files (${workload})`
     scenarios.push(scenario)
-    const small = project(
-      count,
-      i => `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
-    )
+    const small = project(count, body)
     const history =
       'select version, name, statements from supabase_migrations.schema_migrations order by version'
     for (let run = 0; run < RUNS; run++) {
@@ -174,7 +187,9 @@ try {
   rmSync(big, { recursive: true, force: true })
 
   const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
-  console.log(`median of ${RUNS} runs each (whole process, alternating order; bundle on Node ${version})`)
+  console.log(
+    `median of ${RUNS} runs each (whole process, alternating order; bundle on Node ${version})`
+  )
   console.log('| scenario | tool | median | runs |\n|---|---|---|---|')
   for (const [key, ms] of times) {
     const [scenario, tool] = key.split('|')
