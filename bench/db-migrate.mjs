@@ -3,13 +3,15 @@
 //      into db B), for each workload:
 //        table: `create table` + `insert` (a plain table: the server's own work is small, so
 //               what each tool adds per file shows);
-//        keyed: the same with a primary key and a text column (each file builds two indexes and
-//               fsyncs them: ~2 ms of server work per file that both tools wait for alike);
+//        keyed: the same with a primary key and a text column (each file builds the key's and the
+//               TOAST table's index, and Postgres 15 fsyncs both at once: ~2 ms of server work
+//               per file that both tools wait for alike);
 //   2. decide "up to date" with 5,000 applied versions (both tools, same database).
 // BENCH_RUNS (default 5) runs per tool and scenario; BENCH_COUNTS (default 500,2000) the file counts;
-// BENCH_WORKLOADS (default table,keyed); SHIPGATE_BUNDLE runs another copy of the bundle. Besides the
-// ratio of medians, the median of the per-run ratios (each pair ran back to back) is printed: on a
-// machine whose load swings it is the steadier one.
+// BENCH_WORKLOADS (default table,keyed); SHIPGATE_BUNDLE runs another copy of the bundle. A pair
+// (the two tools back to back) counts only when both succeed and write the same history; any other
+// makes the bench exit 1. Besides the ratio of medians, the per-run ratios and their median are
+// printed: on a machine whose load swings that median is the steadier figure.
 // Needs Postgres on 127.0.0.1:5432 (user postgres, trust), node_modules/.bin/supabase and dist/db-migrate/index.js.
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -24,11 +26,11 @@ const url = db => `postgres://postgres@${HOST}:${PORT}/${db}?sslmode=disable`
 const BUNDLE = path.resolve(process.env.SHIPGATE_BUNDLE ?? 'dist/db-migrate/index.js')
 const CLI = path.resolve('node_modules/.bin/supabase')
 // The runtime the action declares (node24), as the runner runs it: SHIPGATE_NODE24 or the copy
-// .ci/run installs; this Node otherwise (its startup is slower, about 60 ms on Node 20).
-const NODE =
-  [process.env.SHIPGATE_NODE24, path.resolve('.tmp/node24/node_modules/.bin/node')].find(
-    p => p && existsSync(p)
-  ) ?? process.execPath
+// .ci/run installs; this Node otherwise (Node 20 starts about 50 ms slower).
+const NODE24 = path.resolve('.tmp/node24/node_modules/.bin/node')
+if (process.env.SHIPGATE_NODE24 && !existsSync(process.env.SHIPGATE_NODE24))
+  throw new Error(`SHIPGATE_NODE24=${process.env.SHIPGATE_NODE24} does not exist`)
+const NODE = process.env.SHIPGATE_NODE24 || (existsSync(NODE24) ? NODE24 : process.execPath)
 
 async function sql(db, text, values) {
   const client = new pg.Client({ connectionString: url(db) })
@@ -41,13 +43,15 @@ async function sql(db, text, values) {
 }
 
 /**
- * Every timed run starts from the same server state: a CHECKPOINT first (as pgbench does
- * before its runs), so neither tool pays for the dirty pages and files of the run before
- * it (thousands of new relation files to fsync) or races a checkpoint that run started.
- * The databases are dropped only at the end: for a minute or more after DROP DATABASE
- * deletes thousands of files, ext4 allocates each new inode slowly (it skips recently
- * deleted ones; perf shows recently_deleted and find_inode_bit on top), which added about
- * 2 s of kernel time to whichever tool ran next, a cost of the bench, not of either tool.
+ * Every timed run starts from the same server state: a CHECKPOINT first (this bench's
+ * choice), so neither tool pays for the dirty pages and files of the run before it
+ * (thousands of new relation files to fsync) or races a checkpoint that run started.
+ * The databases are dropped only at the end: on ext4 without a journal (as on these
+ * machines), for a minute or more after DROP DATABASE deletes thousands of files, each new
+ * inode is allocated slowly (recently deleted ones are skipped; perf shows recently_deleted
+ * and find_inode_bit on top), which added about 2 s of kernel time to whichever tool ran
+ * next, a cost of the bench, not of either tool. Keeping them costs a little background
+ * work (autovacuum visits each), the same for both tools.
  */
 const settle = () => sql('postgres', 'CHECKPOINT')
 
@@ -121,51 +125,86 @@ const WORKLOADS = {
     `create table t${i} (id int primary key, v text);\ninsert into t${i} values (1, 'x');\n`
 }
 
+const list = (name, fallback) =>
+  (process.env[name] ?? fallback)
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
-const times = new Map()
-const record = (scenario, r) => {
-  const key = `${scenario}|${r.label}`
-  if (!times.has(key)) times.set(key, [])
-  times.get(key).push(r.ok ? r.ms : NaN)
-}
-const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const counts = list('BENCH_COUNTS', '500,2000').map(Number)
+const workloads = [...new Set(list('BENCH_WORKLOADS', 'table,keyed'))]
+for (const w of workloads)
+  if (!WORKLOADS[w])
+    throw new Error(`BENCH_WORKLOADS: ${w} is not one of ${Object.keys(WORKLOADS)}`)
+if (!(RUNS >= 1) || counts.some(c => !(c >= 1)))
+  throw new Error('BENCH_RUNS and BENCH_COUNTS must be positive numbers')
 
+/** scenario -> the pairs that count: both tools succeeded and (when applying) wrote the same history. */
+const pairs = new Map()
+let discarded = 0
+const median = xs => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+const HISTORY =
+  'select version, name, statements from supabase_migrations.schema_migrations order by version'
+const historyOf = db => sql(db, HISTORY).catch(() => [])
+
+/**
+ * One pair: the tools in `order`, each from a CHECKPOINT, each on its database in `dbs`. When
+ * applying, `expect` is how many history rows both must have written, identically. Without a
+ * `scenario` the pair is untimed.
+ */
+async function pair(scenario, root, order, dbs, expect) {
+  const r = {}
+  for (const tool of order) {
+    await settle()
+    r[tool === cli ? 'cli' : 'ours'] = tool(root, tool === cli ? dbs.cli : dbs.ours)
+  }
+  let ok = r.cli.ok && r.ours.ok
+  if (ok && expect !== undefined) {
+    const [ours, theirs] = [await historyOf(dbs.ours), await historyOf(dbs.cli)]
+    if (ours.length !== expect || JSON.stringify(ours) !== JSON.stringify(theirs)) {
+      console.log(
+        `${scenario}: histories differ (bundle ${ours.length} rows, CLI ${theirs.length})`
+      )
+      ok = false
+    }
+  }
+  if (!ok) discarded++
+  if (scenario === undefined || !ok) return
+  if (!pairs.has(scenario)) pairs.set(scenario, [])
+  pairs.get(scenario).push({ cli: r.cli.ms, ours: r.ours.ms })
+}
+
+// Each scenario starts with one untimed pair, so whatever came before it (another bench's
+// DROP DATABASE, the previous scenario's files) lands on no measured run; then the tools
+// alternate which goes first.
+const orderOf = run => (run % 2 ? [bundle, cli] : [cli, bundle])
+
+const projects = []
 try {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is not built: run npm run build`)
 
-  // 1. N files from empty, fresh databases each run, the two tools in alternating order;
-  //    afterwards both histories must be identical.
+  // 1. N files from empty, fresh databases for each pair.
   const scenarios = []
-  const counts = (process.env.BENCH_COUNTS ?? '500,2000').split(',').map(Number)
-  const workloads = (process.env.BENCH_WORKLOADS ?? 'table,keyed').split(',')
   for (const [workload, count] of workloads.flatMap(w => counts.map(c => [w, c]))) {
-    const body = WORKLOADS[workload]
-    if (!body) throw new Error(`BENCH_WORKLOADS: unknown workload ${workload}`)
     const scenario = `apply ${count.toLocaleString('en')} files (${workload})`
     scenarios.push(scenario)
-    const small = project(count, body)
-    const history =
-      'select version, name, statements from supabase_migrations.schema_migrations order by version'
-    for (let run = 0; run < RUNS; run++) {
-      const a = await createDb()
-      const b = await createDb()
-      const order = run % 2 ? [bundle, cli] : [cli, bundle]
-      for (const tool of order) {
-        await settle()
-        record(scenario, tool(small, tool === cli ? a : b))
-      }
-      const [ours, theirs] = [await sql(b, history), await sql(a, history)]
-      if (ours.length !== count || JSON.stringify(ours) !== JSON.stringify(theirs))
-        console.log(
-          `${scenario}: histories differ (bundle ${ours.length} rows, CLI ${theirs.length})`
-        )
+    const root = project(count, WORKLOADS[workload])
+    projects.push(root)
+    for (let run = -1; run < RUNS; run++) {
+      const dbs = { cli: await createDb(), ours: await createDb() }
+      await pair(run < 0 ? undefined : scenario, root, orderOf(run + 1), dbs, count)
     }
-    rmSync(small, { recursive: true, force: true })
   }
-  scenarios.push('up to date, 5,000 applied')
 
   // 2. Up to date with 5,000 applied versions (history written directly, statements as the CLI records them).
+  const upToDate = 'up to date, 5,000 applied'
+  scenarios.push(upToDate)
   const big = project(5000, i => `select ${i};\n`)
+  projects.push(big)
   const c = await createDb()
   await sql(c, 'CREATE SCHEMA supabase_migrations')
   await sql(
@@ -177,37 +216,37 @@ try {
     `INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
      SELECT (20240000000000 + i)::text, 'm' || i, ARRAY['select ' || i] FROM generate_series(1, 5000) AS i`
   )
-  for (let run = 0; run < RUNS; run++) {
-    const order = run % 2 ? [bundle, cli] : [cli, bundle]
-    for (const tool of order) {
-      await settle()
-      record('up to date, 5,000 applied', tool(big, c))
-    }
-  }
-  rmSync(big, { recursive: true, force: true })
+  for (let run = -1; run < RUNS; run++)
+    await pair(run < 0 ? undefined : upToDate, big, orderOf(run + 1), { cli: c, ours: c })
 
   const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
   console.log(
-    `median of ${RUNS} runs each (whole process, alternating order; bundle on Node ${version})`
+    `Medians over the pairs that count (whole process, the tools alternating, after one untimed pair; bundle on Node ${version})`
   )
-  console.log('| scenario | tool | median | runs |\n|---|---|---|---|')
-  for (const [key, ms] of times) {
-    const [scenario, tool] = key.split('|')
+  console.log(
+    '| scenario | supabase db push | shipgate db-migrate | ratio of medians | per-run ratios (median) | pairs |'
+  )
+  console.log('|---|---|---|---|---|---|')
+  const secs = ms => `${(ms / 1000).toFixed(2)} s`
+  for (const scenario of scenarios) {
+    const ps = pairs.get(scenario) ?? []
+    if (ps.length === 0) {
+      console.log(`| ${scenario} | — | — | — | — | 0 of ${RUNS} |`)
+      continue
+    }
+    const [c, o] = [median(ps.map(p => p.cli)), median(ps.map(p => p.ours))]
+    const ratios = ps.map(p => p.cli / p.ours)
     console.log(
-      `| ${scenario} | ${tool} | ${(median(ms) / 1000).toFixed(2)} s | ${ms.map(x => (x / 1000).toFixed(2)).join(', ')} |`
+      `| ${scenario} | ${secs(c)} | ${secs(o)} | ${(c / o).toFixed(2)}x | ` +
+        `${ratios.map(r => r.toFixed(2)).join(', ')} (${median(ratios).toFixed(2)}x) | ${ps.length} of ${RUNS} |`
     )
   }
-  for (const scenario of scenarios) {
-    const c = median(times.get(`${scenario}|supabase db push`))
-    const o = median(times.get(`${scenario}|shipgate db-migrate`))
-    const cs = times.get(`${scenario}|supabase db push`)
-    const pairs = times.get(`${scenario}|shipgate db-migrate`).map((x, i) => cs[i] / x)
-    console.log(
-      `${scenario}: shipgate is ${(c / o).toFixed(2)}x the CLI's speed (ratio of medians); ` +
-        `median of per-run ratios ${median(pairs).toFixed(2)}x (${pairs.map(r => r.toFixed(2)).join(', ')})`
-    )
+  if (discarded > 0) {
+    console.log(`${discarded} pair(s) failed: a tool failed or the histories differ (above)`)
+    process.exitCode = 1
   }
 } finally {
+  for (const root of projects) rmSync(root, { recursive: true, force: true })
   for (const name of created)
     await sql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined)
 }
