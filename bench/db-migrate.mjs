@@ -6,6 +6,8 @@
 //        keyed: the same with a primary key and a text column (each file builds the key's and the
 //               TOAST table's index, and Postgres 15 fsyncs both at once: ~2 ms of server work
 //               per file that both tools wait for alike);
+//      and 500 files of each through a relay that delays every packet (BENCH_DELAY_MS, default 2 ms
+//      each way): the round trips a database over a network costs;
 //   2. decide "up to date" with 5,000 applied versions (both tools, same database).
 // BENCH_RUNS (default 5) runs per tool and scenario; BENCH_COUNTS (default 500,2000) the file counts;
 // BENCH_WORKLOADS (default table,keyed); SHIPGATE_BUNDLE runs another copy of the bundle. A pair
@@ -13,7 +15,7 @@
 // makes the bench exit 1. Besides the ratio of medians, the per-run ratios and their median are
 // printed: on a machine whose load swings that median is the steadier figure.
 // Needs Postgres on 127.0.0.1:5432 (user postgres, trust), node_modules/.bin/supabase and dist/db-migrate/index.js.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,7 +24,7 @@ import pg from 'pg'
 
 const HOST = process.env.SHIPGATE_TEST_PGHOST ?? '127.0.0.1'
 const PORT = process.env.SHIPGATE_TEST_PGPORT ?? '5432'
-const url = db => `postgres://postgres@${HOST}:${PORT}/${db}?sslmode=disable`
+const url = (db, port = PORT) => `postgres://postgres@${HOST}:${port}/${db}?sslmode=disable`
 const BUNDLE = path.resolve(process.env.SHIPGATE_BUNDLE ?? 'dist/db-migrate/index.js')
 const CLI = path.resolve('node_modules/.bin/supabase')
 // The runtime the action declares (node24), as the runner runs it: SHIPGATE_NODE24 or the copy
@@ -83,21 +85,21 @@ function timed(label, cmd, args, opts) {
   return { label, ms, ok }
 }
 
-function cli(root, db) {
-  return timed('supabase db push', CLI, ['db', 'push', '--db-url', url(db), '--yes'], {
+function cli(root, db, port) {
+  return timed('supabase db push', CLI, ['db', 'push', '--db-url', url(db, port), '--yes'], {
     cwd: root,
     env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' }
   })
 }
 
 /** Runs the bundle the way the runner does: INPUT_<NAME> (hyphens kept), GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
-function bundle(root, db) {
+function bundle(root, db, port) {
   const out = path.join(root, 'github-output')
   const summary = path.join(root, 'step-summary')
   writeFileSync(out, '')
   writeFileSync(summary, '')
   const inputs = {
-    'database-url': url(db),
+    'database-url': url(db, port),
     'migrations-dir': 'supabase/migrations',
     'dry-run': 'false',
     'include-all': 'false',
@@ -156,11 +158,11 @@ const historyOf = db => sql(db, HISTORY).catch(() => [])
  * applying, `expect` is how many history rows both must have written, identically. Without a
  * `scenario` the pair is untimed.
  */
-async function pair(scenario, root, order, dbs, expect) {
+async function pair(scenario, root, order, dbs, expect, port) {
   const r = {}
   for (const tool of order) {
     await settle()
-    r[tool === cli ? 'cli' : 'ours'] = tool(root, tool === cli ? dbs.cli : dbs.ours)
+    r[tool === cli ? 'cli' : 'ours'] = tool(root, tool === cli ? dbs.cli : dbs.ours, port)
   }
   let ok = r.cli.ok && r.ours.ok
   if (ok && expect !== undefined) {
@@ -183,7 +185,20 @@ async function pair(scenario, root, order, dbs, expect) {
 // alternate which goes first.
 const orderOf = run => (run % 2 ? [bundle, cli] : [cli, bundle])
 
+/** Starts bench/_delay-proxy.mjs in front of Postgres; resolves to its port and the process. */
+async function delayProxy(oneWayMs) {
+  const child = spawn(process.execPath, ['bench/_delay-proxy.mjs', PORT, String(oneWayMs)], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', d => resolve(String(d).trim()))
+    child.once('exit', code => reject(new Error(`the delay proxy exited (${code})`)))
+  })
+  return { port, child }
+}
+
 const projects = []
+let proxy
 try {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is not built: run npm run build`)
 
@@ -197,6 +212,23 @@ try {
     for (let run = -1; run < RUNS; run++) {
       const dbs = { cli: await createDb(), ours: await createDb() }
       await pair(run < 0 ? undefined : scenario, root, orderOf(run + 1), dbs, count)
+    }
+  }
+
+  // 1b. 500 files of each workload over a network round trip of 2 x DELAY ms (a database in
+  //     another building, as Supabase is from a runner). BENCH_DELAY_MS (default 2) one way; 0 skips.
+  const delay = Number(process.env.BENCH_DELAY_MS ?? 2)
+  if (delay > 0) {
+    proxy = await delayProxy(delay)
+    for (const workload of workloads) {
+      const scenario = `apply 500 files (${workload}), ${2 * delay} ms round trip`
+      scenarios.push(scenario)
+      const root = project(500, WORKLOADS[workload])
+      projects.push(root)
+      for (let run = -1; run < RUNS; run++) {
+        const dbs = { cli: await createDb(), ours: await createDb() }
+        await pair(run < 0 ? undefined : scenario, root, orderOf(run + 1), dbs, 500, proxy.port)
+      }
     }
   }
 
@@ -246,6 +278,7 @@ try {
     process.exitCode = 1
   }
 } finally {
+  proxy?.child.kill()
   for (const root of projects) rmSync(root, { recursive: true, force: true })
   for (const name of created)
     await sql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined)
