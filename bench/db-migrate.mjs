@@ -198,38 +198,39 @@ async function delayProxy(oneWayMs) {
 }
 
 const projects = []
+const scenarios = []
+/** `count` files of `workload` from empty, fresh databases for each pair, on `port`. */
+async function apply(scenario, workload, count, port) {
+  scenarios.push(scenario)
+  const root = project(count, WORKLOADS[workload])
+  projects.push(root)
+  for (let run = -1; run < RUNS; run++) {
+    const dbs = { cli: await createDb(), ours: await createDb() }
+    await pair(run < 0 ? undefined : scenario, root, orderOf(run + 1), dbs, count, port)
+  }
+}
+
 let proxy
 try {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is not built: run npm run build`)
 
-  // 1. N files from empty, fresh databases for each pair.
-  const scenarios = []
-  for (const [workload, count] of workloads.flatMap(w => counts.map(c => [w, c]))) {
-    const scenario = `apply ${count.toLocaleString('en')} files (${workload})`
-    scenarios.push(scenario)
-    const root = project(count, WORKLOADS[workload])
-    projects.push(root)
-    for (let run = -1; run < RUNS; run++) {
-      const dbs = { cli: await createDb(), ours: await createDb() }
-      await pair(run < 0 ? undefined : scenario, root, orderOf(run + 1), dbs, count)
-    }
-  }
+  // 1. N files from empty.
+  for (const workload of workloads)
+    for (const count of counts)
+      await apply(`apply ${count.toLocaleString('en')} files (${workload})`, workload, count)
 
   // 1b. 500 files of each workload over a network round trip of 2 x DELAY ms (a database in
   //     another building, as Supabase is from a runner). BENCH_DELAY_MS (default 2) one way; 0 skips.
   const delay = Number(process.env.BENCH_DELAY_MS ?? 2)
   if (delay > 0) {
     proxy = await delayProxy(delay)
-    for (const workload of workloads) {
-      const scenario = `apply 500 files (${workload}), ${2 * delay} ms round trip`
-      scenarios.push(scenario)
-      const root = project(500, WORKLOADS[workload])
-      projects.push(root)
-      for (let run = -1; run < RUNS; run++) {
-        const dbs = { cli: await createDb(), ours: await createDb() }
-        await pair(run < 0 ? undefined : scenario, root, orderOf(run + 1), dbs, 500, proxy.port)
-      }
-    }
+    for (const workload of workloads)
+      await apply(
+        `apply 500 files (${workload}), ${2 * delay} ms round trip`,
+        workload,
+        500,
+        proxy.port
+      )
   }
 
   // 2. Up to date with 5,000 applied versions (history written directly, statements as the CLI records them).

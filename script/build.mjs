@@ -72,7 +72,8 @@ const result = await build({
   }
 })
 
-// Source maps only for our own code: a chunk built only from node_modules keeps no map
+// Source maps only for our own code: a chunk built only from node_modules (or from no
+// input at all: esbuild's helpers, re-export entries such as chunks/zod) keeps no map
 // (a trace through a dependency shows its minified position), which halves dist/ and
 // spares every run the loading of vendor maps.
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
