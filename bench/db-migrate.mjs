@@ -17,7 +17,7 @@
 // Needs Postgres on 127.0.0.1:5432 (user postgres, trust), node_modules/.bin/supabase and dist/db-migrate/index.js.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -81,7 +81,10 @@ function timed(label, cmd, args, opts) {
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   const ok = r.status === 0
   if (!ok)
-    console.log(`${label} failed (exit ${r.status}):\n${(r.stderr || r.stdout || '').slice(-2000)}`)
+    console.log(
+      `${label} failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`}):\n` +
+        (r.stderr || r.stdout || '').slice(-2000)
+    )
   return { label, ms, ok }
 }
 
@@ -118,7 +121,10 @@ function bundle(root, db, port) {
     GITHUB_WORKSPACE: root
   }
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  return timed('shipgate db-migrate', NODE, [BUNDLE], { cwd: root, env })
+  const r = timed('shipgate db-migrate', NODE, [BUNDLE], { cwd: root, env })
+  // The runner's file protocol: name<<delimiter, value, delimiter.
+  const version = /^current-version<<(.+)\n(.*)\n\1$/mu.exec(readFileSync(out, 'utf8'))
+  return { ...r, currentVersion: version?.[2] }
 }
 
 const WORKLOADS = {
@@ -134,12 +140,28 @@ const list = (name, fallback) =>
     .filter(Boolean)
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const counts = list('BENCH_COUNTS', '500,2000').map(Number)
+const DELAY = Number(process.env.BENCH_DELAY_MS ?? 2)
 const workloads = [...new Set(list('BENCH_WORKLOADS', 'table,keyed'))]
 for (const w of workloads)
   if (!WORKLOADS[w])
     throw new Error(`BENCH_WORKLOADS: ${w} is not one of ${Object.keys(WORKLOADS)}`)
-if (!(RUNS >= 1) || counts.some(c => !(c >= 1)))
-  throw new Error('BENCH_RUNS and BENCH_COUNTS must be positive numbers')
+const whole = (n, min, max) => Number.isInteger(n) && n >= min && n <= max
+if (!whole(RUNS, 1, 1000) || !counts.every(c => whole(c, 1, 100_000)))
+  throw new Error('BENCH_RUNS (1-1000) and BENCH_COUNTS (1-100000) must be whole numbers')
+if (!whole(DELAY, 0, 10_000)) throw new Error('BENCH_DELAY_MS must be a whole number, 0-10000')
+const nodeVersion = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout?.trim()
+if (!nodeVersion) throw new Error(`${NODE} does not run (node --version printed nothing)`)
+
+// Ctrl-C or SIGTERM: stop after the running tool (spawnSync) and clean up in finally.
+let interrupted = false
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    interrupted = true
+    process.exitCode = 130
+  })
+const checkInterrupted = () => {
+  if (interrupted) throw new Error('interrupted')
+}
 
 /** scenario -> the pairs that count: both tools succeeded and (when applying) wrote the same history. */
 const pairs = new Map()
@@ -153,23 +175,32 @@ const HISTORY =
   'select version, name, statements from supabase_migrations.schema_migrations order by version'
 const historyOf = db => sql(db, HISTORY).catch(() => [])
 
+const newest = rows => String(20240000000000 + rows)
+
 /**
- * One pair: the tools in `order`, each from a CHECKPOINT, each on its database in `dbs`. When
- * applying, `expect` is how many history rows both must have written, identically. Without a
- * `scenario` the pair is untimed.
+ * One pair: the tools in `order`, each from a CHECKPOINT, each on its database in `dbs`.
+ * Afterwards both histories must hold `rows` identical rows, and the bundle must report the
+ * newest of them as its current-version. Without a `scenario` the pair is untimed.
  */
-async function pair(scenario, root, order, dbs, expect, port) {
+async function pair(scenario, root, order, dbs, rows, port) {
   const r = {}
   for (const tool of order) {
+    checkInterrupted()
     await settle()
     r[tool === cli ? 'cli' : 'ours'] = tool(root, tool === cli ? dbs.cli : dbs.ours, port)
   }
+  checkInterrupted()
   let ok = r.cli.ok && r.ours.ok
-  if (ok && expect !== undefined) {
+  if (ok) {
     const [ours, theirs] = [await historyOf(dbs.ours), await historyOf(dbs.cli)]
-    if (ours.length !== expect || JSON.stringify(ours) !== JSON.stringify(theirs)) {
+    if (ours.length !== rows || JSON.stringify(ours) !== JSON.stringify(theirs)) {
       console.log(
         `${scenario}: histories differ (bundle ${ours.length} rows, CLI ${theirs.length})`
+      )
+      ok = false
+    } else if (r.ours.currentVersion !== newest(rows)) {
+      console.log(
+        `${scenario}: the bundle reported current-version ${r.ours.currentVersion}, not ${newest(rows)}`
       )
       ok = false
     }
@@ -187,8 +218,9 @@ const orderOf = run => (run % 2 ? [bundle, cli] : [cli, bundle])
 
 /** Starts bench/_delay-proxy.mjs in front of Postgres; resolves to its port and the process. */
 async function delayProxy(oneWayMs) {
+  // Its stdin is ours: when this process ends, however it ends, the proxy exits.
   const child = spawn(process.execPath, ['bench/_delay-proxy.mjs', PORT, String(oneWayMs)], {
-    stdio: ['ignore', 'pipe', 'inherit']
+    stdio: ['pipe', 'pipe', 'inherit']
   })
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', d => resolve(String(d).trim()))
@@ -221,12 +253,11 @@ try {
 
   // 1b. 500 files of each workload over a network round trip of 2 x DELAY ms (a database in
   //     another building, as Supabase is from a runner). BENCH_DELAY_MS (default 2) one way; 0 skips.
-  const delay = Number(process.env.BENCH_DELAY_MS ?? 2)
-  if (delay > 0) {
-    proxy = await delayProxy(delay)
+  if (DELAY > 0) {
+    proxy = await delayProxy(DELAY)
     for (const workload of workloads)
       await apply(
-        `apply 500 files (${workload}), ${2 * delay} ms round trip`,
+        `apply 500 files (${workload}), ${2 * DELAY} ms round trip`,
         workload,
         500,
         proxy.port
@@ -250,11 +281,10 @@ try {
      SELECT (20240000000000 + i)::text, 'm' || i, ARRAY['select ' || i] FROM generate_series(1, 5000) AS i`
   )
   for (let run = -1; run < RUNS; run++)
-    await pair(run < 0 ? undefined : upToDate, big, orderOf(run + 1), { cli: c, ours: c })
+    await pair(run < 0 ? undefined : upToDate, big, orderOf(run + 1), { cli: c, ours: c }, 5000)
 
-  const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
   console.log(
-    `Medians over the pairs that count (whole process, the tools alternating, after one untimed pair; bundle on Node ${version})`
+    `Medians over the pairs that count (whole process, the tools alternating, after one untimed pair; bundle on Node ${nodeVersion})`
   )
   console.log(
     '| scenario | supabase db push | shipgate db-migrate | ratio of medians | per-run ratios (median) | pairs |'
@@ -278,6 +308,9 @@ try {
     console.log(`${discarded} pair(s) failed: a tool failed or the histories differ (above)`)
     process.exitCode = 1
   }
+} catch (error) {
+  if (!interrupted) throw error
+  console.log('Interrupted: the databases and files made so far are removed.')
 } finally {
   proxy?.child.kill()
   for (const root of projects) rmSync(root, { recursive: true, force: true })

@@ -11,7 +11,10 @@ const scripts = readdirSync('bench')
 for (const s of scripts) {
   console.log(`\n## bench/${s}`)
   const r = spawnSync(process.execPath, [`bench/${s}`], { stdio: 'inherit' })
-  if (r.status !== 0) console.log(`(bench/${s} exited ${r.status})`)
+  if (r.status !== 0) {
+    console.log(`(bench/${s} exited ${r.status})`)
+    process.exitCode = 1
+  }
 }
 
 // Benchmarks that need the TypeScript fakes run through jest.
@@ -20,7 +23,7 @@ const jestBenches = readdirSync('__tests__')
   .filter(f => only.length === 0 || only.some(o => f.includes(o)))
 if (jestBenches.length) {
   console.log(`\n## ${jestBenches.join(', ')}`)
-  spawnSync(
+  const r = spawnSync(
     process.execPath,
     [
       '--experimental-vm-modules',
@@ -33,4 +36,5 @@ if (jestBenches.length) {
     ],
     { stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } }
   )
+  if (r.status !== 0) process.exitCode = 1
 }
