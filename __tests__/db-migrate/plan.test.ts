@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { ConfigurationError } from '../../src/runtime/errors.js'
 import {
   listLocalMigrations,
   transactionMode,
@@ -274,6 +275,22 @@ describe('listLocalMigrations', () => {
         `Migration migrations/20240104000000_x.sql is a ${make === 'dir' ? 'directory' : 'symbolic link'}: replace it with the SQL file itself.`
       )
     }
+  })
+
+  it('refuses a migrations directory that is a file, naming it, as a configuration error', async () => {
+    const root = await makeProject({ '20240101000000_a.sql': 'select 1' })
+    dirs.push(root)
+    const file = path.join(root, 'supabase', 'migrations', '20240101000000_a.sql')
+    let error: unknown
+    try {
+      listLocalMigrations(file, captureLog())
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as Error).message).toBe(
+      `The migrations directory ${file} is a file: point migrations-dir at the folder that holds the migrations.`
+    )
   })
 
   it('treats a missing directory as empty, with a warning', async () => {

@@ -41,7 +41,8 @@ export function sortByVersion<T extends { version: string }>(items: readonly T[]
  * skipped, a directory or symbolic link named like a migration is a configuration
  * error, other names are skipped with a warning, and a legacy
  * `<14 digits>_init.sql` older than 20211209000000 is skipped when it is the
- * first entry. A missing directory has no migrations. Synchronous: one
+ * first entry. A missing directory has no migrations; a file in its place is a
+ * configuration error. Synchronous: one
  * readdir, no stat per file.
  */
 export function listLocalMigrations(dir: string, log: Logger): LocalMigration[] {
@@ -49,10 +50,15 @@ export function listLocalMigrations(dir: string, log: Logger): LocalMigration[] 
   try {
     entries = readdirSync(dir, { withFileTypes: true })
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') {
       log.warning(`Migrations directory ${dir} does not exist; treating it as empty.`)
       return []
     }
+    if (code === 'ENOTDIR')
+      throw new ConfigurationError(
+        `The migrations directory ${dir} is a file: point migrations-dir at the folder that holds the migrations.`
+      )
     throw error
   }
   entries.sort((a, b) => byBytes(a.name, b.name))
